@@ -1,0 +1,74 @@
+"""Where things run and live: quick mode, device choice, seeds, data and cache directories."""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def is_quick() -> bool:
+    """Quick mode: VAELAB_QUICK=1, or any CI (the CI variable set to a true value)."""
+    quick = os.environ.get("VAELAB_QUICK", "").strip().lower()
+    if quick:
+        return quick not in _FALSE
+    return os.environ.get("CI", "").strip().lower() not in _FALSE
+
+
+def quick_or_full(quick, full):
+    """The quick-mode value when quick mode is on, else the full value."""
+    return quick if is_quick() else full
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """cuda, then mps, then cpu for None/"auto"; an explicit choice is checked, never silently replaced."""
+    if device is None or device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for but CUDA is not available here; use 'auto' or 'cpu'")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device={device!r} was asked for but MPS is not available here; use 'auto' or 'cpu'")
+    return dev
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch; return a CPU generator seeded the same way."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def data_dir(root: str | os.PathLike | None = None) -> Path:
+    """root, else $VAELAB_DATA_DIR, else the checkout's data/ folder (user data dir when installed elsewhere)."""
+    if root is not None:
+        return Path(root).expanduser()
+    env = os.environ.get("VAELAB_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").exists():
+        return checkout / "data"
+    from platformdirs import user_data_dir
+    return Path(user_data_dir("vaelab"))
+
+
+def cache_dir() -> Path:
+    """$VAELAB_CACHE, else the user cache dir: where load_or_train keeps trained models."""
+    env = os.environ.get("VAELAB_CACHE")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+    return Path(user_cache_dir("vaelab"))
