@@ -1,0 +1,71 @@
+"""How much the latent is used: KL per dimension, mutual information, active units, a linear probe."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..checks import check_float, check_int
+from ..models.distributions import LOG_2PI
+
+
+@torch.inference_mode()
+def encode_all(model, x: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """Encoder means and log-variances for every row of x: (N, d) each."""
+    check_int("batch_size", batch_size, 1)
+    mus, logvars = [], []
+    for start in range(0, x.shape[0], batch_size):
+        q = model.encode(x[start:start + batch_size])
+        mus.append(q.mu)
+        logvars.append(q.logvar)
+    return torch.cat(mus), torch.cat(logvars)
+
+
+def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Analytic KL(q(z_j|x) || N(0,1)) averaged over examples: (d,) nats."""
+    return (0.5 * (mu ** 2 + logvar.exp() - 1 - logvar)).mean(0)
+
+
+@torch.inference_mode()
+def mutual_information(mu: torch.Tensor, logvar: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> float:
+    """I_q(x; z) by He et al. (2019)'s minibatch estimator, averaged over batches of `batch_size` (nats).
+
+    I = E_x[E_q(z|x) log q(z|x)] - E_q(z) log q(z), with log q(z_i) ~ logsumexp_j log q(z_i|x_j) - log B.
+    Biased for small batches (it cannot exceed log B) and may go slightly negative.
+    """
+    check_int("batch_size", batch_size, 2)
+    gen = torch.Generator(device=mu.device).manual_seed(seed)
+    n, d = mu.shape
+    total = 0.0
+    for start in range(0, n, batch_size):
+        m, lv = mu[start:start + batch_size], logvar[start:start + batch_size]
+        b = m.shape[0]
+        neg_entropy = (-0.5 * d * (1 + LOG_2PI) - 0.5 * lv.sum(-1)).mean()
+        z = m + torch.exp(0.5 * lv) * torch.randn(m.shape, generator=gen, device=m.device, dtype=m.dtype)
+        # log q(z_i | x_j) for all pairs: (b, b)
+        diff = z[:, None, :] - m[None, :, :]
+        log_q_ij = -0.5 * (LOG_2PI + lv[None] + diff ** 2 / lv.exp()[None]).sum(-1)
+        log_qz = torch.logsumexp(log_q_ij, 1) - math.log(b)
+        total += float(neg_entropy - log_qz.mean()) * b
+    return total / n
+
+
+def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
+    """Burda et al. (2016): unit u is active when Var_x(E_q[z_u]) > threshold. Returns (count, variances (d,))."""
+    check_float("threshold", threshold, 0.0)
+    if mu.shape[0] < 2:
+        raise ValueError(f"active_units needs at least 2 examples to estimate a variance, got mu of shape {tuple(mu.shape)}")
+    var = mu.var(0, unbiased=True)
+    return int((var > threshold).sum()), var
+
+
+def linear_probe(z_train, y_train, z_test, y_test, seed: int = 0) -> float:
+    """Test accuracy of a logistic regression fitted on latent codes: how linearly readable the labels are."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    to_np = lambda t: t.detach().cpu().numpy() if torch.is_tensor(t) else t  # noqa: E731
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
+    clf.fit(to_np(z_train), to_np(y_train))
+    return float(clf.score(to_np(z_test), to_np(y_test)))

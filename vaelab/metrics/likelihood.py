@@ -1,0 +1,55 @@
+"""log p(x) estimates: the ELBO and importance sampling with many samples, chunked to bound memory."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..checks import check_int
+from ..objectives.elbo import log_importance_weights
+
+# Elements of the largest (samples x batch x data) tensor one chunk may hold: ~128 MB of float32.
+CHUNK_ELEMENTS = 2 ** 25
+
+
+@torch.inference_mode()
+def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int | None = None,
+              generator_seed: int | None = 0) -> torch.Tensor:
+    """log p(x) ~ L_K = logsumexp_k log w_k - log K with z_k ~ q(z|x), per example: (N,) nats.
+
+    Memory is bounded by `batch_size` examples and `chunk` samples at a time (auto: about
+    CHUNK_ELEMENTS decoder outputs); the chunks are combined exactly with a running logsumexp,
+    so the value does not depend on the chunking beyond Monte Carlo noise.
+    """
+    check_int("k", k, 1)
+    check_int("batch_size", batch_size, 1)
+    if chunk is not None:
+        check_int("chunk", chunk, 1)
+    if generator_seed is not None:
+        torch.manual_seed(generator_seed)
+    out = []
+    for start in range(0, x.shape[0], batch_size):
+        xb = x[start:start + batch_size]
+        step = chunk or max(1, min(k, CHUNK_ELEMENTS // (xb.shape[0] * max(1, xb[0].numel()))))
+        parts = []
+        for done in range(0, k, step):
+            log_w, _, _ = log_importance_weights(model, xb, min(step, k - done))
+            parts.append(torch.logsumexp(log_w, 0))
+        out.append(torch.logsumexp(torch.stack(parts), 0) - math.log(k))
+    return torch.cat(out)
+
+
+@torch.inference_mode()
+def elbo_parts(model, x: torch.Tensor, batch_size: int = 1000) -> dict:
+    """One pass over x: rec (N,) = -log p(x|z), z ~ q (one sample); kl (N,) analytic; mu, logvar (N, d)."""
+    check_int("batch_size", batch_size, 1)
+    rec, mu, logvar = [], [], []
+    for start in range(0, x.shape[0], batch_size):
+        xb = x[start:start + batch_size]
+        q = model.encode(xb)
+        rec.append(-model.decode(q.rsample()).log_prob(xb))
+        mu.append(q.mu)
+        logvar.append(q.logvar)
+    mu, logvar = torch.cat(mu), torch.cat(logvar)
+    kl_dim = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar)
+    return {"rec": torch.cat(rec), "kl": kl_dim.sum(-1), "kl_dim": kl_dim, "mu": mu, "logvar": logvar}

@@ -1,0 +1,6 @@
+"""Models: encoders, decoders and the VAE container."""
+from .distributions import Bernoulli, DiagGaussian, Gaussian, standard_normal_log_prob
+from .vae import LIKELIHOODS, MODELS, VAE, build_model, model_from_config
+
+__all__ = ["Bernoulli", "DiagGaussian", "Gaussian", "standard_normal_log_prob", "LIKELIHOODS", "MODELS", "VAE",
+           "build_model", "model_from_config"]

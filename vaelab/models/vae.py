@@ -1,0 +1,82 @@
+"""The VAE container and build_model, the one place that turns a model name into networks."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..checks import check_choice, check_int
+from .distributions import Bernoulli, DiagGaussian, Gaussian
+from .nets import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
+
+MODELS = ("mlp", "conv")
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+class VAE(nn.Module):
+    """encode(x) -> q(z|x); decode(z) -> p(x|z) with log_prob(x) summed per example; prior N(0, I)."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, latent_dim: int, data_shape: tuple,
+                 likelihood: str = "bernoulli", config: dict | None = None):
+        super().__init__()
+        check_choice("likelihood", likelihood, LIKELIHOODS)
+        self.encoder, self.decoder = encoder, decoder
+        self.latent_dim, self.data_shape, self.likelihood = latent_dim, tuple(data_shape), likelihood
+        self.config = dict(config or {})
+        if likelihood == "gaussian":
+            # One learned log-variance per data dimension, shared by all z.
+            self.obs_logvar = nn.Parameter(torch.zeros(self.data_shape))
+
+    def encode(self, x: torch.Tensor) -> DiagGaussian:
+        if tuple(x.shape[1:]) != self.data_shape:
+            raise ValueError(f"x must have shape (B, {', '.join(map(str, self.data_shape))}), got {tuple(x.shape)}")
+        mu, logvar = self.encoder(x)
+        return DiagGaussian(mu, logvar.clamp(-12.0, 8.0))
+
+    def decode(self, z: torch.Tensor):
+        out = self.decoder(z)
+        if self.likelihood == "bernoulli":
+            return Bernoulli(out, event_dims=len(self.data_shape))
+        return Gaussian(out, self.obs_logvar.clamp(-8.0, 4.0), event_dims=len(self.data_shape))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @torch.no_grad()
+    def sample(self, n: int, mean: bool = True) -> torch.Tensor:
+        """n draws z ~ p(z), decoded: the mean of p(x|z) (mean=True) or a sample of it. (n, *data_shape)."""
+        check_int("n", n, 1)
+        p = self.decode(torch.randn(n, self.latent_dim, device=self.device))
+        return p.mean if mean else p.sample()
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """The mean of p(x | z = E_q[z]): (B, *data_shape)."""
+        return self.decode(self.encode(x).mu).mean
+
+
+def build_model(name: str, data_shape, latent_dim: int, hidden=(200, 200), likelihood: str = "bernoulli",
+                channels: int = 32) -> VAE:
+    """name: 'mlp' or 'conv'. hidden: MLP widths (the conv model uses hidden[0] for its dense layer)."""
+    check_choice("model", name, MODELS)
+    check_choice("likelihood", likelihood, LIKELIHOODS)
+    check_int("latent_dim", latent_dim, 1)
+    hidden = tuple(int(h) for h in hidden)
+    for h in hidden:
+        check_int("hidden width", h, 1)
+    data_shape = tuple(int(s) for s in data_shape)
+    config = dict(name=name, data_shape=list(data_shape), latent_dim=latent_dim, hidden=list(hidden),
+                  likelihood=likelihood, channels=channels)
+    if name == "mlp":
+        enc, dec = MLPEncoder(data_shape, latent_dim, hidden), MLPDecoder(data_shape, latent_dim, hidden)
+    else:
+        width = hidden[0] if hidden else 256
+        enc = ConvEncoder(data_shape, latent_dim, channels, width)
+        dec = ConvDecoder(data_shape, latent_dim, channels, width)
+    return VAE(enc, dec, latent_dim, data_shape, likelihood, config)
+
+
+def model_from_config(config: dict) -> VAE:
+    """Rebuild a VAE from VAE.config (what checkpoints store)."""
+    cfg = dict(config)
+    return build_model(cfg.pop("name"), cfg.pop("data_shape"), cfg.pop("latent_dim"), **cfg)

@@ -1,0 +1,8 @@
+"""Training: one loop for every objective, atomic checkpoints, and the cached load_or_train."""
+from .cache import cache_path, load_or_train
+from .checkpoint import load_checkpoint, save_checkpoint, write_json
+from .experiment import TrainConfig, train, training_data
+from .loop import History, NonFiniteLossError, fit
+
+__all__ = ["cache_path", "load_or_train", "load_checkpoint", "save_checkpoint", "write_json", "TrainConfig",
+           "train", "training_data", "History", "NonFiniteLossError", "fit"]
