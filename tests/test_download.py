@@ -34,8 +34,9 @@ class _Server:
                 pass
 
         self.folder = folder
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        handler = functools.partial(Handler, directory=str(folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def url(self, name: str) -> str:
@@ -65,6 +66,15 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch):
+    """Point the real sources at a refused port, so even a bug cannot make these tests download anything."""
+    port = _closed_port()
+    for name, files in mnist.SOURCES.items():
+        dead = {f: (f"http://127.0.0.1:{port}/{f}", digest) for f, (_, digest) in files.items()}
+        monkeypatch.setitem(mnist.SOURCES, name, dead)
 
 
 def _write_amat(path: Path, x: np.ndarray) -> None:
@@ -119,7 +129,7 @@ def test_binarized_mnist_prepared_from_server_then_cached(server, tmp_path):
 def test_fetch_skips_network_when_file_is_already_right(server, tmp_path):
     (server.folder / "f.bin").write_bytes(b"payload")
     digest = sha256_file(server.folder / "f.bin")
-    dest = fetch(server.url("f.bin"), tmp_path / "cache" / "f.bin", digest)
+    dest = fetch(server.url("f.bin"), tmp_path / "dl" / "f.bin", digest)
     assert dest.read_bytes() == b"payload" and server.requests == 1
     fetch(server.url("f.bin"), dest, digest)
     assert server.requests == 1
@@ -127,7 +137,7 @@ def test_fetch_skips_network_when_file_is_already_right(server, tmp_path):
 
 def test_bad_checksum_raises_and_leaves_nothing(server, tmp_path):
     (server.folder / "f.bin").write_bytes(b"payload")
-    cache = tmp_path / "cache"
+    cache = tmp_path / "dl"
     with pytest.raises(DownloadError) as err:
         fetch(server.url("f.bin"), cache / "f.bin", "0" * 64)
     msg = str(err.value)
@@ -155,14 +165,14 @@ def test_http_error_and_unknown_digest_are_download_errors(server, tmp_path):
 def test_offline_error_names_the_way_out(tmp_path):
     url = f"http://127.0.0.1:{_closed_port()}/binarized_mnist_test.amat"
     with pytest.raises(OfflineError) as err:
-        fetch(url, tmp_path / "cache" / "binarized_mnist_test.amat", "0" * 64, timeout=5)
+        fetch(url, tmp_path / "dl" / "binarized_mnist_test.amat", "0" * 64, timeout=5)
     msg = str(err.value)
     assert "binarized_mnist_test.amat" in msg and "digits" in msg and "VAELAB_DATA_DIR" in msg
-    assert "pinwheel" in msg and list((tmp_path / "cache").iterdir()) == []
+    assert "pinwheel" in msg and list((tmp_path / "dl").iterdir()) == []
     # download=False with nothing prepared: same kind of error, and no network is tried at all.
     with pytest.raises(OfflineError, match="VAELAB_DATA_DIR") as err:
         mnist.load_arrays("fashion_mnist", "train", tmp_path / "empty", download=False)
-    assert "digits" in str(err.value) and "fashion_mnist.npz" in str(err.value)
+    assert "digits" in str(err.value) and "fashion_mnist.npz" in str(err.value) and "download=False" in str(err.value)
 
 
 def test_idx_round_trip_and_valid_is_last_of_train(server, tmp_path):
@@ -214,6 +224,20 @@ def test_malformed_idx_raises_download_error(tmp_path):
             mnist.read_idx(path)
 
 
+def test_amat_parser_accepts_crlf_and_rejects_garbage(tmp_path):
+    x = np.random.default_rng(4).integers(0, 2, (3, 784), dtype=np.uint8)
+    crlf = tmp_path / "crlf.amat"
+    crlf.write_bytes("".join(" ".join(map(str, r)) + " \r\n" for r in x).encode())
+    np.testing.assert_array_equal(mnist.read_amat(crlf), x)
+    short = tmp_path / "short.amat"
+    _write_amat(short, x[:, :783])
+    twos = tmp_path / "twos.amat"
+    _write_amat(twos, x * 2)
+    for path in (short, twos):
+        with pytest.raises(DownloadError):
+            mnist.read_amat(path)
+
+
 def test_mnist_test_file_serves_test_split_only(tmp_path):
     x = np.random.default_rng(2).integers(0, 256, (4, 28, 28), dtype=np.uint8)
     np.savez(tmp_path / "mnist_test.npz", x_test=x, y_test=np.arange(4, dtype=np.uint8))
@@ -221,8 +245,10 @@ def test_mnist_test_file_serves_test_split_only(tmp_path):
     np.testing.assert_array_equal(got, x)
     assert list(y) == [0, 1, 2, 3] and "mnist_test.npz" in source
     assert not mnist.is_prepared("mnist", tmp_path)
-    with pytest.raises(OfflineError):
+    with pytest.raises(OfflineError, match="download=False"):
         mnist.load_arrays("mnist", "train", tmp_path, download=False)
+    with pytest.raises(OfflineError, match="unreachable"):  # download=True tries the (here dead) mirror
+        mnist.load_arrays("mnist", "valid", tmp_path)
 
 
 def test_bad_name_or_split_is_value_error(tmp_path):

@@ -33,7 +33,7 @@ def evaluate(model, ds, iw_samples: int = 1000, batch_size: int = 500, seed: int
         "rec": float(parts["rec"].mean()),
         "kl": float(parts["kl"].mean()),
         "kl_per_dim": [round(float(v), 5) for v in kl_per_dim(parts["mu"], parts["logvar"])],
-        "mi": mutual_information(parts["mu"], parts["logvar"], seed=seed),
+        "mi": mutual_information(parts["mu"], parts["logvar"]),
         "active_units": au,
         "n": int(x.shape[0]),
         "iw_samples": iw_samples,

@@ -27,21 +27,22 @@ def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def mutual_information(mu: torch.Tensor, logvar: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> float:
+def mutual_information(mu: torch.Tensor, logvar: torch.Tensor, batch_size: int = 1000) -> float:
     """I_q(x; z) by He et al. (2019)'s minibatch estimator, averaged over batches of `batch_size` (nats).
 
     I = E_x[E_q(z|x) log q(z|x)] - E_q(z) log q(z), with log q(z_i) ~ logsumexp_j log q(z_i|x_j) - log B.
-    Biased for small batches (it cannot exceed log B) and may go slightly negative.
+    Biased for small batches (it cannot exceed log B) and may go slightly negative. Draws z from the
+    global torch RNG (seed it for reproducible numbers; a private fixed-seed generator would correlate the
+    noise with any data generated from the same seed).
     """
     check_int("batch_size", batch_size, 2)
-    gen = torch.Generator(device=mu.device).manual_seed(seed)
     n, d = mu.shape
     total = 0.0
     for start in range(0, n, batch_size):
         m, lv = mu[start:start + batch_size], logvar[start:start + batch_size]
         b = m.shape[0]
         neg_entropy = (-0.5 * d * (1 + LOG_2PI) - 0.5 * lv.sum(-1)).mean()
-        z = m + torch.exp(0.5 * lv) * torch.randn(m.shape, generator=gen, device=m.device, dtype=m.dtype)
+        z = m + torch.exp(0.5 * lv) * torch.randn_like(m)
         # log q(z_i | x_j) for all pairs: (b, b)
         diff = z[:, None, :] - m[None, :, :]
         log_q_ij = -0.5 * (LOG_2PI + lv[None] + diff ** 2 / lv.exp()[None]).sum(-1)

@@ -1,0 +1,37 @@
+"""Ground-truth models shared by the tests."""
+import math
+
+import torch
+
+from vaelab.models import build_model
+
+
+def ppca_vae(d=2, D=5, s2=0.3, exact_encoder=True, seed=0):
+    """Probabilistic PCA as a VAE: p(z)=N(0,I), p(x|z)=N(Wz+b, s2 I), W with orthogonal columns.
+
+    With orthogonal columns M = W^T W + s2 I is diagonal, so the true posterior is a diagonal Gaussian
+    and the encoder can be set to it exactly. Returns (model, W, b, s2).
+    """
+    g = torch.Generator().manual_seed(seed)
+    Q, _ = torch.linalg.qr(torch.randn(D, d, generator=g))
+    W = Q * torch.tensor([2.0, 0.7, 1.3, 0.5][:d])
+    b = torch.randn(D, generator=g)
+    model = build_model("mlp", (D,), d, hidden=(), likelihood="gaussian")
+    with torch.no_grad():
+        dec = model.decoder.net[0]
+        dec.weight.copy_(W)
+        dec.bias.copy_(b)
+        model.obs_logvar.fill_(math.log(s2))
+        enc = model.encoder.net[0]
+        if exact_encoder:
+            M = W.T @ W + s2 * torch.eye(d)
+            A = torch.linalg.solve(M, W.T)                    # posterior mean = A (x - b)
+            enc.weight.copy_(torch.cat([A, torch.zeros(d, D)]))
+            enc.bias.copy_(torch.cat([-A @ b, torch.log(s2 / torch.diagonal(M))]))
+    return model.eval(), W, b, s2
+
+
+def ppca_log_px(x, W, b, s2):
+    """Exact log p(x) = log N(x; b, W W^T + s2 I): (N,)."""
+    cov = W @ W.T + s2 * torch.eye(W.shape[0])
+    return torch.distributions.MultivariateNormal(b, cov).log_prob(x)
