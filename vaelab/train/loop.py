@@ -86,7 +86,7 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
                 if not torch.isfinite(loss):
                     model.eval()
                     raise NonFiniteLossError(
-                        f"loss became {float(loss)} at epoch {epoch}, step {step} "
+                        f"loss became {float(loss.detach())} at epoch {epoch}, step {step} "
                         f"(last finite loss: {'none yet' if last_finite is None else round(float(last_finite), 4)}). "
                         "The model keeps the weights from before this step. Try a smaller lr (now "
                         f"{lr}) or a KL warm-up.", history, step)

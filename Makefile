@@ -1,0 +1,39 @@
+# The two commands (see README): `make lab` and `make test`. Both create the environment first.
+# torch is installed pinned and first, so pip never pulls CUDA wheels on a CPU machine; the package
+# itself accepts torch>=2.4,<2.16. On a machine with torch already installed system-wide (a GPU box):
+#   make test VENV_ARGS=--system-site-packages
+PYTHON ?= python3
+VENV ?= .venv
+VENV_ARGS ?=
+TORCH ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.vaelab-installed
+
+.PHONY: lab test env unit notebooks bench clean-env
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("vaelab needs Python >= 3.10, this is " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV_ARGS) $(VENV)
+	$(BIN)/python -c 'import torch' 2>/dev/null || $(BIN)/python -m pip install "$(TORCH)"
+	$(BIN)/python -m pip install -e ".[lab,test]"
+	touch $(STAMP)
+
+env: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not notebook"
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest -m notebook
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_fit_vs_dataloader.py
+
+clean-env:
+	rm -rf $(VENV)

@@ -1,0 +1,165 @@
+import os
+import warnings
+
+import pytest
+import torch
+
+import vaelab
+from vaelab.models import build_model
+from vaelab.train import (NonFiniteLossError, TrainConfig, cache_path, fit, load_checkpoint, load_or_train,
+                          save_checkpoint)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return vaelab.load_dataset("digits", "train")
+
+
+def _model(ds, d=4, seed=0):
+    torch.manual_seed(seed)
+    return build_model("mlp", ds.meta["shape"], d, hidden=(64,))
+
+
+def test_loss_decreases_on_digits_in_a_few_epochs(digits):
+    h = fit(_model(digits), digits, epochs=6, batch_size=64, lr=3e-3, progress=False)
+    losses = h.column("loss")
+    assert len(losses) == 6
+    assert losses[-1] < 0.85 * losses[0]
+    for row in h:
+        assert row["loss"] == pytest.approx(row["rec"] + row["kl"], rel=1e-4)   # plain ELBO, weight 1
+        assert row["seconds"] > 0
+
+
+def test_same_seed_gives_the_same_numbers(digits):
+    runs = [fit(_model(digits), digits, epochs=2, seed=7, progress=False) for _ in range(2)]
+    assert runs[0].column("loss") == runs[1].column("loss")
+    other = fit(_model(digits), digits, epochs=2, seed=8, progress=False)
+    assert other.column("loss") != runs[0].column("loss")
+
+
+def test_kl_warmup_ramps_the_weight(digits):
+    h = fit(_model(digits), digits, epochs=3, kl_warmup=2, batch_size=256, progress=False)
+    weights = h.column("kl_weight")
+    assert weights[0] < weights[1] < weights[2] == 1.0
+
+
+def test_nan_guard_names_the_step_and_keeps_the_last_good_weights(digits):
+    model = _model(digits)
+    calls = {"n": 0}
+    snapshot = {}
+
+    def poisoned(m, x, kl_weight=1.0):
+        calls["n"] += 1
+        loss, stats = vaelab.objectives.elbo_loss(m, x)
+        if calls["n"] == 5:
+            snapshot.update({k: v.clone() for k, v in m.state_dict().items()})
+            return loss * float("nan"), stats
+        return loss, stats
+
+    with pytest.raises(NonFiniteLossError, match=r"nan at epoch 1, step 4 \(last finite loss: \d+\.\d+\)") as err:
+        fit(model, digits, poisoned, epochs=2, batch_size=64, progress=False)
+    assert err.value.step == 4
+    for k, v in model.state_dict().items():
+        assert torch.isfinite(v).all()
+        torch.testing.assert_close(v, snapshot[k])
+
+
+def test_keyboard_interrupt_returns_the_partial_history(digits):
+    calls = {"n": 0}
+
+    def interrupting(m, x, kl_weight=1.0):
+        calls["n"] += 1
+        if calls["n"] == 30:   # during epoch 2 of 21 steps each (1297 / 64)
+            raise KeyboardInterrupt
+        return vaelab.objectives.elbo_loss(m, x)
+
+    h = fit(_model(digits), digits, interrupting, epochs=5, batch_size=64, progress=False)
+    assert h.interrupted and len(h) == 1
+
+
+def test_checkpoint_round_trip(tmp_path, digits):
+    model = _model(digits)
+    fit(model, digits, epochs=1, progress=False)
+    path = save_checkpoint(tmp_path / "ck" / "checkpoint.pt", model, train_config={"dataset": "digits"},
+                           history=[{"epoch": 1, "loss": 1.0}])
+    loaded, payload = load_checkpoint(path)
+    x = digits.x[:16]
+    torch.testing.assert_close(loaded.encode(x).mu, model.encode(x).mu)
+    torch.testing.assert_close(loaded.decode(torch.ones(2, 4)).logits, model.decode(torch.ones(2, 4)).logits)
+    assert payload["vaelab_version"] == vaelab.__version__ and payload["train_config"] == {"dataset": "digits"}
+    assert [p.name for p in path.parent.iterdir()] == ["checkpoint.pt"]   # no temp file left behind
+
+
+def test_a_failed_checkpoint_write_leaves_the_old_file_intact(tmp_path, digits, monkeypatch):
+    model = _model(digits)
+    path = save_checkpoint(tmp_path / "checkpoint.pt", model)
+    before = path.read_bytes()
+
+    def broken_save(obj, f):
+        f.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, model)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["checkpoint.pt"]
+
+
+def test_load_or_train_caches_and_rebuilds_a_corrupt_entry(monkeypatch):
+    cfg = TrainConfig(dataset="digits", latent_dim=2, hidden=[32], epochs=1, train_size=200)
+    model, hist = load_or_train(cfg, device="cpu")
+    path = cache_path(cfg)
+    assert path.exists()
+
+    import vaelab.train.cache as cache_mod
+    with monkeypatch.context() as m:
+        m.setattr(cache_mod, "train", lambda *a, **k: pytest.fail("should have loaded from the cache"))
+        again, hist2 = load_or_train(cfg, device="cpu")
+    torch.testing.assert_close(again.encode(torch.ones(1, 1, 8, 8)).mu, model.encode(torch.ones(1, 1, 8, 8)).mu)
+    assert hist2.column("loss") == hist.column("loss")
+
+    path.write_bytes(b"not a checkpoint")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rebuilt, _ = load_or_train(cfg, device="cpu")
+    assert any("retraining" in str(w.message) for w in caught)
+    load_checkpoint(path)  # rewritten as a valid checkpoint
+    torch.testing.assert_close(rebuilt.encode(torch.ones(1, 1, 8, 8)).mu, model.encode(torch.ones(1, 1, 8, 8)).mu)
+
+
+def test_different_configs_get_different_cache_entries():
+    a, b = TrainConfig(epochs=1), TrainConfig(epochs=2)
+    assert a.key() != b.key() and a.key() == TrainConfig(epochs=1).key()
+    with pytest.raises(ValueError, match="unknown TrainConfig keys \\['epoch'\\]"):
+        TrainConfig.from_dict({"epoch": 3})
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(epochs=0), "epochs must be an integer >= 1, got 0"),
+    (dict(batch_size=-4), "batch_size must be an integer >= 1, got -4"),
+    (dict(lr=0.0), r"lr must be in \(0.0, inf\), got 0.0"),
+    (dict(objective="vae"), "objective='vae' is not one of"),
+    (dict(device="tpu"), "device='tpu'"),
+])
+def test_bad_fit_arguments_name_the_argument_and_value(digits, kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        fit(_model(digits), digits, progress=False, **kwargs)
+
+
+def test_wrong_input_shape_is_a_clear_error(digits):
+    with pytest.raises(ValueError, match=r"x must have shape \(B, 1, 8, 8\), got \(3, 64\)"):
+        _model(digits).encode(torch.zeros(3, 64))
+
+
+def test_dynamic_binarization_feeds_binary_batches(digits):
+    ds = vaelab.load_dataset("digits", "train", binarize="dynamic")
+    seen = []
+
+    def spy(m, x, kl_weight=1.0):
+        seen.append(x)
+        return vaelab.objectives.elbo_loss(m, x)
+
+    fit(_model(digits), ds, spy, epochs=2, batch_size=2000, progress=False)
+    assert all(set(x.unique().tolist()) <= {0.0, 1.0} for x in seen)
+    assert not torch.equal(seen[0].sum(0), seen[1].sum(0))  # a fresh draw each epoch
