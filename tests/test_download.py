@@ -273,3 +273,13 @@ def test_reference_binarized_mnist_test_split():
     assert tuple(ds.x.shape) == (10000, 1, 28, 28)
     assert set(np.unique(ds.x.numpy())) == {0.0, 1.0}
     assert ds.y is not None and ds.y.shape == (10000,) and set(ds.y.tolist()) == set(range(10))
+
+
+
+def test_read_only_data_dir_gives_a_clear_error(tmp_path, monkeypatch):
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(mnist, "prepare_idx", denied)
+    with pytest.raises(mnist.DownloadError, match="cannot write 'mnist'.*VAELAB_DATA_DIR.*writable"):
+        mnist.prepare("mnist", tmp_path)

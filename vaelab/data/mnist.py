@@ -140,9 +140,14 @@ def prepare(name: str, root: str | os.PathLike, *, sources: dict | None = None, 
             timeout: float = 60) -> Path:
     """Download `name`'s raw files (checksummed) and write root/<name>.npz atomically; return its path."""
     check_choice("name", name, NAMES)
-    if name == "binarized_mnist":
-        return prepare_binarized_mnist(root, sources=sources, keep_raw=keep_raw, timeout=timeout)
-    return prepare_idx(name, root, sources=sources, keep_raw=keep_raw, timeout=timeout)
+    try:
+        if name == "binarized_mnist":
+            return prepare_binarized_mnist(root, sources=sources, keep_raw=keep_raw, timeout=timeout)
+        return prepare_idx(name, root, sources=sources, keep_raw=keep_raw, timeout=timeout)
+    except PermissionError as err:
+        # e.g. VAELAB_DATA_DIR pointing at a read-only reference folder that lacks this dataset
+        raise DownloadError(f"cannot write {name!r} into the data directory {root} ({err.strerror}); set "
+                            "VAELAB_DATA_DIR (or root=) to a writable folder") from err
 
 
 def prepare_binarized_mnist(root: str | os.PathLike, *, sources: dict | None = None, keep_raw: bool = False,
