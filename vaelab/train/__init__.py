@@ -3,6 +3,7 @@ from .cache import cache_path, load_or_train
 from .checkpoint import load_checkpoint, save_checkpoint, write_json
 from .experiment import TrainConfig, train, training_data
 from .loop import History, NonFiniteLossError, fit
+from .sweeps import beta_sweep
 
 __all__ = ["cache_path", "load_or_train", "load_checkpoint", "save_checkpoint", "write_json", "TrainConfig",
-           "train", "training_data", "History", "NonFiniteLossError", "fit"]
+           "train", "training_data", "History", "NonFiniteLossError", "fit", "beta_sweep"]

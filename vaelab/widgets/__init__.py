@@ -1,0 +1,9 @@
+"""Widgets: ipywidgets controls wired to vaelab.plots. They own no maths; each keeps its Output, the last
+figure (`.figure`) and what it showed (`.last_data`), and displays itself when it is a cell's last value."""
+from ._base import Explorer
+from .demo import ClickCounterDemo
+from .latent import DecoderExplorer, InterpolationExplorer, decoder_explorer, interpolation_explorer
+from .sweep import BetaSweepExplorer, beta_sweep_explorer
+
+__all__ = ["Explorer", "ClickCounterDemo", "DecoderExplorer", "InterpolationExplorer", "decoder_explorer",
+           "interpolation_explorer", "BetaSweepExplorer", "beta_sweep_explorer"]

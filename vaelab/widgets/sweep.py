@@ -1,0 +1,66 @@
+"""Pick a beta from a precomputed sweep and see where it sits on the rate-distortion curve."""
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+from .. import plots
+from ..checks import check_int
+from ..metrics.latent_paths import decode_mean, prior_codes
+from ._base import Explorer
+
+NEEDED = ("beta", "model", "rate", "distortion")
+
+
+class BetaSweepExplorer(Explorer):
+    """A SelectionSlider over the betas of `beta_sweep(...)` results. Nothing trains here: every model
+    is already in `results`. Each change redraws the rate-distortion curve with that beta marked, plus the
+    model's reconstructions of `x[:n_show]` and decodings of n_show fixed prior codes (the same codes for
+    every beta, so differences come from the model, not from the noise).
+
+    `selected` is the chosen result dict; `last_data` its reconstructions (n_show, *data_shape).
+    """
+
+    def __init__(self, results, x, n_show: int = 8, beta=None, seed: int = 0):
+        super().__init__()
+        results = list(results)
+        if not results:
+            raise ValueError("results is empty: pass the list that vaelab.train.beta_sweep returns")
+        for r in results:
+            missing = [k for k in NEEDED if k not in r]
+            if missing:
+                raise ValueError(f"each result needs keys {NEEDED}; one is missing {missing}. "
+                                 "Pass the list that vaelab.train.beta_sweep returns")
+        check_int("n_show", n_show, 1)
+        self.results = sorted(results, key=lambda r: r["beta"])
+        self.x = x[:n_show]
+        self.codes = prior_codes(n_show, self.results[0]["model"].latent_dim, seed)
+        betas = [r["beta"] for r in self.results]
+        if beta is None:
+            beta = 1.0 if 1.0 in betas else betas[len(betas) // 2]
+        if beta not in betas:
+            raise ValueError(f"beta={beta!r} is not in the sweep; choose one of {betas}")
+        self.slider = widgets.SelectionSlider(options=[(f"{b:g}", i) for i, b in enumerate(betas)],
+                                              value=betas.index(beta), description="β (KL weight)",
+                                              continuous_update=False, style={"description_width": "initial"},
+                                              layout=widgets.Layout(width="520px"))
+        self.ui = widgets.VBox([self.slider, self.output])
+        self.observe(self.slider)
+        self.redraw()
+
+    @property
+    def selected(self) -> dict:
+        return self.results[self.slider.value]
+
+    def draw(self):
+        i = self.slider.value
+        model = self.results[i]["model"]
+        recon = model.reconstruct(self.x.to(model.device))
+        samples = decode_mean(model, self.codes)
+        fig = plots.beta_sweep_view([r["rate"] for r in self.results], [r["distortion"] for r in self.results],
+                                    [r["beta"] for r in self.results], i, self.x, recon, samples)
+        return fig, recon
+
+
+def beta_sweep_explorer(sweep_results, x, n_show: int = 8, beta=None) -> BetaSweepExplorer:
+    """Slider over beta -> rate-distortion point + that model's reconstructions of x[:n_show] and samples."""
+    return BetaSweepExplorer(sweep_results, x, n_show, beta)
