@@ -8,6 +8,8 @@ VENV_ARGS ?=
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vaelab-installed
+# JupyterLab refuses to start as root (containers, some cloud VMs) unless told it may.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test env unit notebooks bench clean-env
 
@@ -21,7 +23,7 @@ $(STAMP): pyproject.toml
 env: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
