@@ -1,0 +1,56 @@
+"""`python -m vaelab train`: train one model, write DIR/checkpoint.pt and DIR/history.json."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+QUICK_TRAIN_SIZE, QUICK_MAX_EPOCHS = 1000, 3
+
+
+def add_parser(sub) -> None:
+    from ..data import dataset_names
+    from ..models import MODELS
+    from ..objectives import OBJECTIVES
+
+    t = sub.add_parser("train", help="train a VAE and write DIR/checkpoint.pt and DIR/history.json")
+    t.add_argument("--dataset", default="digits", choices=dataset_names())
+    t.add_argument("--model", default="mlp", choices=MODELS)
+    t.add_argument("--objective", default="elbo", choices=OBJECTIVES)
+    t.add_argument("--latent-dim", type=int, default=16)
+    t.add_argument("--hidden", type=int, nargs="+", default=[200, 200], help="MLP widths (conv: dense width)")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--beta", type=float, default=1.0, help="KL weight for --objective beta")
+    t.add_argument("--iw-samples", type=int, default=5, help="K for --objective iwae")
+    t.add_argument("--kl-warmup", type=float, default=0.0, help="epochs of linear KL warm-up from 0 to 1")
+    t.add_argument("--binarize", choices=["static", "dynamic"], default=None)
+    t.add_argument("--train-size", type=int, default=None, help="train on a seeded subset of this many examples")
+    t.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
+    t.add_argument("--quick", action="store_true",
+                   help=f"at most {QUICK_TRAIN_SIZE} training examples and {QUICK_MAX_EPOCHS} epochs")
+    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--out", required=True, help="output directory")
+    t.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..train import TrainConfig, save_checkpoint, train, write_json
+
+    cfg = TrainConfig(dataset=args.dataset, model=args.model, objective=args.objective, latent_dim=args.latent_dim,
+                      hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                      beta=args.beta, iw_samples=args.iw_samples, kl_warmup=args.kl_warmup, binarize=args.binarize,
+                      train_size=args.train_size)
+    if args.quick:
+        cfg.train_size = min(cfg.train_size or QUICK_TRAIN_SIZE, QUICK_TRAIN_SIZE)
+        cfg.epochs = min(cfg.epochs, QUICK_MAX_EPOCHS)
+    out = Path(args.out)
+    model, history = train(cfg, device=args.device, progress=not args.no_progress)
+    save_checkpoint(out / "checkpoint.pt", model, train_config=cfg.to_dict(), history=history)
+    write_json(out / "history.json", {"config": cfg.to_dict(), "interrupted": history.interrupted,
+                                      "epochs": list(history)})
+    last = history[-1] if history else {}
+    print(f"wrote {out / 'checkpoint.pt'} ({len(history)} epochs; last loss {last.get('loss', float('nan')):.3f})",
+          file=sys.stderr)
+    return 130 if history.interrupted else 0
