@@ -58,7 +58,11 @@ def main():
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--latent-dim", type=int, default=16)
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice); 1 avoids contention on a busy machine")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     name = args.dataset or ("binarized_mnist" if available_datasets()["binarized_mnist"] == "ready" else "digits")
     device = vaelab.pick_device(args.device)
     ds = load_dataset(name, "train")

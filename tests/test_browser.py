@@ -1,0 +1,181 @@
+"""The real thing: JupyterLab in headless Chromium renders vaelab's widgets, and they respond.
+
+Executing notebooks headless (test_notebooks.py) cannot see a missing or mismatched widget front-end;
+this test can. It starts JupyterLab on localhost with a temporary settings/config/workspace directory
+and a token, opens copies of the notebooks (so the repository's notebooks never gain outputs), runs all
+cells in the browser, changes a control, and asserts that the widget's rendered image changed.
+
+Chromium is Debian's (`apt-get install chromium`, done by .ci/run); Playwright drives it through
+`executable_path` and never downloads a browser. Without either, the test skips and says why.
+Screenshots go to artifacts/browser/ (or $VAELAB_ARTIFACTS/browser/).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(os.environ.get("VAELAB_ARTIFACTS", ROOT / "artifacts")) / "browser"
+TOKEN = "vaelab-browser-test"
+RUN_TIMEOUT_S = 240
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"   # the notebook tab in front; others stay in the DOM, hidden
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed: `apt-get install chromium` (.ci/run does this) to run the browser test")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 serving copies of the notebooks; yields its base URL."""
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "notebooks"
+    shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    notes = tmp / "settings" / "@jupyterlab" / "apputils-extension"
+    notes.mkdir(parents=True)
+    (notes / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    port = _free_port()
+    env = {**os.environ, "VAELAB_QUICK": "1", "VAELAB_CACHE": str(tmp / "cache"), "VAELAB_PROGRESS": "0",
+           "JUPYTER_CONFIG_DIR": str(tmp / "config"), "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"), "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+           "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+           f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = open(tmp / "jupyterlab.log", "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    log.flush()
+                    pytest.fail(f"JupyterLab did not start:\n{(tmp / 'jupyterlab.log').read_text()[-3000:]}")
+                time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _run_all(page, base: str, notebook: str):
+    """Open a notebook, run every cell through the Run menu, wait until the kernel is done."""
+    page.goto(f"{base}/lab/tree/{notebook}?token={TOKEN}")
+    panel = page.locator(PANEL)
+    panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
+    # JupyterLab may ask which kernel to start (a race with loading kernel specs): accept its default.
+    page.wait_for_timeout(2_000)
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    if dialog.is_visible():
+        dialog.locator("button", has_text="Select").click()
+    panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    # Every code cell gets a numbered prompt "[n]:" once run; "[*]:" while queued or running.
+    # JupyterLab stops "Run All" at the first error, leaving the rest queued: stop waiting on an error.
+    page.wait_for_function(
+        """() => {
+            const panel = document.querySelector("%s");
+            if (!panel) return false;
+            if (panel.querySelector(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"))
+                return true;
+            const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
+            return prompts.length > 0 && prompts.every(t => /\\[\\d+\\]/.test(t));
+        }""" % PANEL, timeout=RUN_TIMEOUT_S * 1000)
+    errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
+    assert errors.count() == 0, f"{notebook}: a cell failed in the browser:\n{errors.first.inner_text()[:2000]}"
+
+
+def _widget_image(cell):
+    img = cell.locator(".widget-output img").first
+    img.wait_for(timeout=30_000)
+    return img.get_attribute("src")
+
+
+def _wait_changed(cell, before: str, what: str):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        now = cell.locator(".widget-output img").first.get_attribute("src")
+        if now and now != before:
+            return now
+        time.sleep(0.25)
+    pytest.fail(f"{what}: the widget's image did not change")
+
+
+def _shot(page, name: str):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=False)
+
+
+def test_widgets_render_and_respond_in_jupyterlab(lab, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        # notebook 00: the responsive-widget check a student runs first
+        _run_all(page, lab, "00_setup_check.ipynb")
+        button = page.locator(PANEL).locator(".jupyter-widgets.jupyter-button", has_text="Click me").first
+        button.scroll_into_view_if_needed()
+        cell = page.locator(PANEL).locator(".jp-Cell", has=page.locator(".jupyter-button", has_text="Click me"))
+        assert page.locator(PANEL).locator(".jupyter-widgets").count() > 0, "no widget was rendered: is the front-end installed?"
+        before = _widget_image(cell)
+        _shot(page, "00_before_click.png")
+        button.click()
+        _wait_changed(cell, before, "notebook 00, 'Click me'")
+        _shot(page, "00_after_click.png")
+
+        # notebook 01: move a latent slider of the decoder explorer
+        _run_all(page, lab, "01_elbo_and_latent_space.ipynb")
+        panel = page.locator(PANEL)
+        slider = panel.locator(".widget-slider", has=page.locator(".widget-label", has_text="z1")).first
+        slider.scroll_into_view_if_needed()
+        cell = panel.locator(".jp-Cell", has=page.locator(".widget-slider", has=page.locator(".widget-label", has_text="z1")))
+        before = _widget_image(cell)
+        _shot(page, "01_before_slider.png")
+        readout = slider.locator(".widget-readout")
+        readout.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("2.5")
+        page.keyboard.press("Enter")
+        _wait_changed(cell, before, "notebook 01, slider z1")
+        assert "2.5" in readout.inner_text()
+        _shot(page, "01_after_slider.png")
+    except BaseException:
+        _shot(page, "failure.png")
+        raise
+    finally:
+        page.close()
