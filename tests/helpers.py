@@ -35,3 +35,25 @@ def ppca_log_px(x, W, b, s2):
     """Exact log p(x) = log N(x; b, W W^T + s2 I): (N,)."""
     cov = W @ W.T + s2 * torch.eye(W.shape[0])
     return torch.distributions.MultivariateNormal(b, cov).log_prob(x)
+
+
+def ppca_vae_correlated(d=2, D=5, s2=0.3, seed=1):
+    """Probabilistic PCA as a VAE with a NON-orthogonal W: M = W^T W + s2 I is not diagonal, so the true
+    posterior N(M^-1 W^T (x - b), s2 M^-1) is correlated and no diagonal Gaussian equals it.
+    The encoder is left random. Returns (model, W, b, s2)."""
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(D, d, generator=g)
+    W[:, 1] = 0.8 * W[:, 0] + 0.4 * W[:, 1]          # strongly correlated columns
+    b = torch.randn(D, generator=g)
+    model = build_model("mlp", (D,), d, hidden=(), likelihood="gaussian")
+    with torch.no_grad():
+        model.decoder.net[0].weight.copy_(W)
+        model.decoder.net[0].bias.copy_(b)
+        model.obs_logvar.fill_(math.log(s2))
+    return model.eval(), W, b, s2
+
+
+def ppca_posterior(x, W, b, s2):
+    """The exact posterior of the PPCA model: mean (N, d) and covariance (d, d)."""
+    M = W.T @ W + s2 * torch.eye(W.shape[1])
+    return torch.linalg.solve(M, W.T @ (x - b).T).T, s2 * torch.linalg.inv(M)

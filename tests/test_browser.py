@@ -96,17 +96,33 @@ def lab(tmp_path_factory):
 
 def _run_all(page, base: str, notebook: str):
     """Open a notebook, run every cell through the Run menu, wait until the kernel is done."""
-    page.goto(f"{base}/lab/tree/{notebook}?token={TOKEN}")
+    page.goto(f"{base}/lab/tree/{notebook}?reset&token={TOKEN}")   # reset: only this notebook open
     panel = page.locator(PANEL)
-    panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
-    # JupyterLab may ask which kernel to start (a race with loading kernel specs): accept its default.
-    page.wait_for_timeout(2_000)
+    panel.locator(".jp-Cell").first.wait_for(timeout=120_000)
+    # JupyterLab may ask which kernel to start (a race with loading kernel specs): accept its default,
+    # whenever the dialog shows up, until the kernel reports idle.
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
-    if dialog.is_visible():
-        dialog.locator("button", has_text="Select").click()
-    panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    idle = panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    deadline = time.time() + 180
+    while not idle.count():
+        if dialog.is_visible():
+            dialog.locator("button", has_text="Select").click()
+        if time.time() > deadline:
+            pytest.fail(f"{notebook}: the kernel never became idle")
+        page.wait_for_timeout(500)
+    # "Run All Cells" is a no-op until the session is fully connected: click until some cell starts.
+    started = "() => [...document.querySelectorAll('%s .jp-CodeCell .jp-InputPrompt')].some(p => /\\[[*\\d]/.test(p.textContent))" % PANEL
+    for _ in range(10):
+        page.keyboard.press("Escape")
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        try:
+            page.wait_for_function(started, timeout=5_000)
+            break
+        except sync_timeout():
+            continue
+    else:
+        pytest.fail(f"{notebook}: 'Run All Cells' never started the notebook")
     # Every code cell gets a numbered prompt "[n]:" once run; "[*]:" while queued or running.
     # JupyterLab stops "Run All" at the first error, leaving the rest queued: stop waiting on an error.
     page.wait_for_function(
@@ -120,6 +136,11 @@ def _run_all(page, base: str, notebook: str):
         }""" % PANEL, timeout=RUN_TIMEOUT_S * 1000)
     errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     assert errors.count() == 0, f"{notebook}: a cell failed in the browser:\n{errors.first.inner_text()[:2000]}"
+
+
+def sync_timeout():
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    return PlaywrightTimeout
 
 
 def _widget_image(cell):

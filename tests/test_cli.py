@@ -21,7 +21,7 @@ def test_train_then_eval_json(tmp_path):
     r = run("eval", str(out), "--iw-samples", "20", "--json", "--points", "100")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
-    assert {"elbo", "iw_nll", "rec", "kl", "mi", "active_units", "n"} <= set(report)
+    assert {"elbo", "iw_nll", "rec", "kl", "mi", "active_units", "n", "mmd_prior"} <= set(report)
     assert report["n"] == 100 and report["iw_nll"] > 0
     assert report["elbo"] == pytest.approx(-(report["rec"] + report["kl"]), rel=1e-5)
     assert -report["elbo"] >= report["iw_nll"] - 0.5   # IW bound is at least as tight as the ELBO (MC slack)

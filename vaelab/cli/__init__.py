@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["check", "train", "evaluate"]
+COMMANDS = ["check", "train", "evaluate", "gap"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,6 +25,22 @@ def add_parser(sub) -> None:
     t.add_argument("--beta", type=float, default=1.0, help="KL weight for --objective beta")
     t.add_argument("--iw-samples", type=int, default=5, help="K for --objective iwae")
     t.add_argument("--kl-warmup", type=float, default=0.0, help="epochs of linear KL warm-up from 0 to 1")
+    t.add_argument("--alpha", type=float, default=0.0,
+                   help="--objective infovae: loss = rec + (1-alpha) KL + (alpha+lambda-1) MMD(q(z), p(z))")
+    t.add_argument("--lambda", dest="lam", type=float, default=1.0,
+                   help="--objective infovae: lambda; alpha + lambda - 1 must be >= 0")
+    t.add_argument("--kernel", choices=["imq", "rbf"], default="imq", help="--objective infovae: the MMD kernel")
+    t.add_argument("--free-bits", type=float, default=0.0,
+                   help="--objective freebits: per-dimension KL floor in nats (Kingma et al. 2016)")
+    t.add_argument("--kl-cycles", type=int, default=0,
+                   help="cyclical KL annealing with this many cycles (Fu et al. 2019); replaces --kl-warmup")
+    t.add_argument("--word-dropout", type=float, default=0.0,
+                   help="--model lstm: probability of replacing each decoder input token by <unk>")
+    t.add_argument("--layers", type=int, default=3, help="--model pixelcnn: masked-conv layers (decoder strength)")
+    t.add_argument("--conditioning", choices=["spatial", "global"], default="spatial",
+                   help="--model pixelcnn: z as a per-pixel map plus biases, or biases only")
+    t.add_argument("--diagnostics", action="store_true",
+                   help="per-epoch KL per dim, MI, active units (and per-token NLL, ppl for text) in history.json")
     t.add_argument("--binarize", choices=["static", "dynamic"], default=None)
     t.add_argument("--train-size", type=int, default=None, help="train on a seeded subset of this many examples")
     t.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
@@ -41,7 +57,9 @@ def run(args) -> int:
     cfg = TrainConfig(dataset=args.dataset, model=args.model, objective=args.objective, latent_dim=args.latent_dim,
                       hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       beta=args.beta, iw_samples=args.iw_samples, kl_warmup=args.kl_warmup, binarize=args.binarize,
-                      train_size=args.train_size)
+                      train_size=args.train_size, alpha=args.alpha, lam=args.lam, kernel=args.kernel,
+                      free_bits=args.free_bits, kl_cycles=args.kl_cycles, word_dropout=args.word_dropout,
+                      layers=args.layers, conditioning=args.conditioning, diagnostics=args.diagnostics)
     if args.quick:
         cfg.train_size = min(cfg.train_size or QUICK_TRAIN_SIZE, QUICK_TRAIN_SIZE)
         cfg.epochs = min(cfg.epochs, QUICK_MAX_EPOCHS)

@@ -9,13 +9,14 @@ from ..runtime import data_dir, is_quick
 from . import offline
 from .dataset import Dataset, subset
 
-OFFLINE = ("digits",) + tuple(offline.TOY)
+OFFLINE = ("digits",) + tuple(offline.TOY) + ("synthetic_text",)
 DOWNLOADED = ("binarized_mnist", "mnist", "fashion_mnist")
+TEXT_DOWNLOADED = ("ptb", "yahoo")   # vaelab.data.corpora; token ids like synthetic_text
 BINARIZE = (None, "static", "dynamic")
 
 
 def dataset_names() -> tuple[str, ...]:
-    return OFFLINE + DOWNLOADED
+    return OFFLINE + DOWNLOADED + TEXT_DOWNLOADED
 
 
 def available_datasets(root=None) -> dict[str, str]:
@@ -26,6 +27,9 @@ def available_datasets(root=None) -> dict[str, str]:
     status = {name: "built-in" for name in OFFLINE}
     for name in DOWNLOADED:
         status[name] = "ready" if mnist.is_prepared(name, root) else "download"
+    for name in TEXT_DOWNLOADED:
+        ready = all((root / name / f"{name}.{s}.txt").is_file() for s in offline.SPLITS)
+        status[name] = "ready" if ready else "download"
     return status
 
 
@@ -41,6 +45,17 @@ def load_dataset(name: str, split: str = "train", root=None, *, binarize: str | 
     check_choice("name", name, dataset_names())
     check_choice("split", split, offline.SPLITS)
     check_choice("binarize", binarize, BINARIZE)
+    if name == "synthetic_text" or name in TEXT_DOWNLOADED:
+        # Token ids (long tensors, meta kind 'text'): see vaelab.data.text for the layout.
+        if binarize is not None:
+            raise ValueError(f"binarize={binarize!r} needs image data; dataset {name!r} is text (token ids)")
+        if name == "synthetic_text":
+            from .text import synthetic_text
+
+            return synthetic_text(split)   # one fixed corpus: `seed` only seeds binarization
+        from .corpora import load_corpus
+
+        return load_corpus(name, split, root, download=download)
     if name == "digits":
         x, y = offline.digits(split)
         meta = {"kind": "gray", "source": "scikit-learn load_digits (UCI optical digits), pixel/16"}

@@ -1,9 +1,14 @@
 """Metrics: log p(x) estimates, KL, mutual information, active units, latent probes."""
+from .collapse import COLLAPSE_KL, is_collapsed, latent_usage, perplexity
 from .evaluate import eval_inputs, evaluate
+from .gaps import GAP_KEYS, inference_gaps, posterior_picture
 from .latent import active_units, encode_all, kl_per_dim, linear_probe, mutual_information
 from .latent_paths import decode_mean, decoded_path, encode_mean, lerp, prior_codes, slerp
 from .likelihood import elbo_parts, iw_log_px
+from .prior_match import aggregate_posterior_samples, mmd_prior, prior_samples, two_sample_demo
 
 __all__ = ["eval_inputs", "evaluate", "active_units", "encode_all", "kl_per_dim", "linear_probe",
            "mutual_information", "elbo_parts", "iw_log_px", "decode_mean", "decoded_path", "encode_mean", "lerp",
-           "prior_codes", "slerp"]
+           "GAP_KEYS", "inference_gaps", "posterior_picture",
+           "prior_codes", "slerp", "aggregate_posterior_samples", "mmd_prior", "prior_samples", "two_sample_demo",
+           "COLLAPSE_KL", "is_collapsed", "latent_usage", "perplexity"]

@@ -6,6 +6,8 @@ import math
 import torch
 
 from ..checks import check_int
+from ..inference.families import rows_of
+from ..models.distributions import standard_normal_log_prob
 from ..objectives.elbo import log_importance_weights
 
 # Elements of the largest (samples x batch x data) tensor one chunk may hold: ~128 MB of float32.
@@ -14,8 +16,11 @@ CHUNK_ELEMENTS = 2 ** 25
 
 @torch.inference_mode()
 def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int | None = None,
-              generator_seed: int | None = 0) -> torch.Tensor:
+              generator_seed: int | None = 0, proposal=None) -> torch.Tensor:
     """log p(x) ~ L_K = logsumexp_k log w_k - log K with z_k ~ q(z|x), per example: (N,) nats.
+
+    proposal: None (the encoder's q(z|x)) or a batched q with N rows (a DiagGaussian or an
+    inference.FullGaussian, e.g. the per-example optimum q*): then w_k = p(x, z_k) / proposal(z_k).
 
     Memory is bounded by `batch_size` examples and `chunk` samples at a time (auto: about
     CHUNK_ELEMENTS decoder outputs); the chunks are combined exactly with a running logsumexp,
@@ -30,10 +35,17 @@ def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int 
     out = []
     for start in range(0, x.shape[0], batch_size):
         xb = x[start:start + batch_size]
-        step = chunk or max(1, min(k, CHUNK_ELEMENTS // (xb.shape[0] * max(1, xb[0].numel()))))
+        # autoregressive decoders hold several activations per data element (LSTM: a vocabulary of logits)
+        width = max(1, xb[0].numel()) * getattr(model.decoder, "activations_per_element", 1)
+        step = chunk or max(1, min(k, CHUNK_ELEMENTS // (xb.shape[0] * width)))
         parts = []
         for done in range(0, k, step):
-            log_w, _, _ = log_importance_weights(model, xb, min(step, k - done))
+            if proposal is None:
+                log_w, _, _ = log_importance_weights(model, xb, min(step, k - done))
+            else:
+                q = rows_of(proposal, slice(start, start + batch_size))
+                z = q.rsample(min(step, k - done))
+                log_w = model.decode(z).log_prob(xb) + standard_normal_log_prob(z) - q.log_prob(z)
             parts.append(torch.logsumexp(log_w, 0))
         out.append(torch.logsumexp(torch.stack(parts), 0) - math.log(k))
     return torch.cat(out)

@@ -63,7 +63,9 @@ class Bernoulli:
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """sum over the event dims of x log p + (1 - x) log(1 - p); x broadcasts against the logits."""
-        logits, x = torch.broadcast_tensors(self.logits, x)
+        logits = self.logits
+        if logits.shape != x.shape:
+            logits, x = torch.broadcast_tensors(logits, x)
         ll = -F.binary_cross_entropy_with_logits(logits, x, reduction="none")
         return ll.flatten(-self.event_dims).sum(-1)
 

@@ -7,8 +7,10 @@ from torch import nn
 from ..checks import check_choice, check_int
 from .distributions import Bernoulli, DiagGaussian, Gaussian
 from .nets import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
+from .autoregressive import Autoregressive
 
-MODELS = ("mlp", "conv")
+MODELS = ("mlp", "conv", "pixelcnn", "lstm")
+TEXT_MODELS = ("lstm",)   # models for token-id data (meta kind "text"); every other model takes images/points
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
@@ -33,6 +35,9 @@ class VAE(nn.Module):
         return DiagGaussian(mu, logvar.clamp(-12.0, 8.0))
 
     def decode(self, z: torch.Tensor):
+        if getattr(self.decoder, "autoregressive", False):
+            # p(x|z) needs x to run (teacher forcing): a lazy likelihood, scored in log_prob(x).
+            return Autoregressive(self.decoder, z, self.decoder.event_dims)
         out = self.decoder(z)
         if self.likelihood == "bernoulli":
             return Bernoulli(out, event_dims=len(self.data_shape))
@@ -56,8 +61,13 @@ class VAE(nn.Module):
 
 
 def build_model(name: str, data_shape, latent_dim: int, hidden=(200, 200), likelihood: str = "bernoulli",
-                channels: int = 32) -> VAE:
-    """name: 'mlp' or 'conv'. hidden: MLP widths (the conv model uses hidden[0] for its dense layer)."""
+                channels: int = 32, *, layers: int = 3, vocab_size: int | None = None, word_dropout: float = 0.0,
+                embed_dim: int = 64, conditioning: str = "spatial") -> VAE:
+    """name: 'mlp', 'conv', 'pixelcnn' or 'lstm'. hidden: MLP widths (the conv model uses hidden[0] for its
+    dense layer). Autoregressive decoders (vaelab.models.pixelcnn, vaelab.models.text):
+    'pixelcnn': binary images (1, H, W); MLP encoder with `hidden`, masked-conv decoder with `channels`
+    and `layers` (the decoder-strength knob); conditioning 'spatial' or 'global' (how z enters). 'lstm': token ids (T,); needs vocab_size; LSTM encoder and
+    decoder of width hidden[0] with embed_dim-wide embeddings and word_dropout in [0, 1]."""
     check_choice("model", name, MODELS)
     check_choice("likelihood", likelihood, LIKELIHOODS)
     check_int("latent_dim", latent_dim, 1)
@@ -67,13 +77,35 @@ def build_model(name: str, data_shape, latent_dim: int, hidden=(200, 200), likel
     data_shape = tuple(int(s) for s in data_shape)
     config = dict(name=name, data_shape=list(data_shape), latent_dim=latent_dim, hidden=list(hidden),
                   likelihood=likelihood, channels=channels)
-    if name == "mlp":
+    if name == "pixelcnn":
+        from .pixelcnn import PixelCNNDecoder
+
+        if likelihood != "bernoulli":
+            raise ValueError(f"the 'pixelcnn' model is for binary images (likelihood='bernoulli'), got {likelihood!r}")
+        dec = PixelCNNDecoder(data_shape, latent_dim, channels, layers, conditioning=conditioning)
+        enc = MLPEncoder(data_shape, latent_dim, hidden)
+        config.update(layers=layers, conditioning=conditioning)
+    elif name == "lstm":
+        from .text import build_text_vae_parts
+
+        width = hidden[0] if hidden else 64
+        enc, dec = build_text_vae_parts(data_shape, latent_dim, vocab_size, embed_dim, width, word_dropout)
+        config.update(vocab_size=vocab_size, word_dropout=float(word_dropout), embed_dim=embed_dim)
+    elif name == "mlp":
         enc, dec = MLPEncoder(data_shape, latent_dim, hidden), MLPDecoder(data_shape, latent_dim, hidden)
     else:
         width = hidden[0] if hidden else 256
         enc = ConvEncoder(data_shape, latent_dim, channels, width)
         dec = ConvDecoder(data_shape, latent_dim, channels, width)
     return VAE(enc, dec, latent_dim, data_shape, likelihood, config)
+
+
+def check_model_data(model: str, kind: str | None) -> None:
+    """Text models need text data (meta kind 'text') and every other model needs non-text data."""
+    if (model in TEXT_MODELS) != (kind == "text"):
+        wants = "a text dataset (e.g. 'synthetic_text')" if model in TEXT_MODELS else \
+            f"image or point data; text data goes with the {', '.join(map(repr, TEXT_MODELS))} model"
+        raise ValueError(f"model={model!r} cannot train on data of kind {kind!r}: it needs {wants}")
 
 
 def model_from_config(config: dict) -> VAE:

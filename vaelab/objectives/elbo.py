@@ -2,7 +2,8 @@
 
 Every objective returns (loss, stats): loss is a scalar to minimise (nats, mean over the batch);
 stats holds detached 0-dim tensors (no host sync): rec = E_q[-log p(x|z)] and kl = KL(q(z|x) || p(z)),
-both positive nats averaged over the batch, plus whatever else the objective reports.
+both positive nats averaged over the batch, plus whatever else the objective reports. The training loop
+records the KL weight it passed in, so objectives need not report it.
 """
 from __future__ import annotations
 
@@ -25,11 +26,10 @@ def elbo_terms(model, x: torch.Tensor) -> dict:
 def elbo_loss(model, x: torch.Tensor, beta: float = 1.0, kl_weight: float = 1.0):
     """-(E_q log p(x|z) - beta * kl_weight * KL); beta=1, kl_weight=1 is the negative ELBO."""
     t = elbo_terms(model, x)
-    kl = t["kl_dim"].sum(-1)
-    loss = (t["rec"] + beta * kl_weight * kl).mean()
-    elbo = -(t["rec"] + kl).mean()
-    return loss, {"loss": loss.detach(), "rec": t["rec"].mean().detach(), "kl": kl.mean().detach(),
-                  "elbo": elbo.detach(), "kl_weight": torch.tensor(float(beta * kl_weight))}
+    rec, kl = t["rec"].mean(), t["kl_dim"].sum(-1).mean()
+    loss = rec + (beta * kl_weight) * kl
+    rec, kl = rec.detach(), kl.detach()
+    return loss, {"loss": loss.detach(), "rec": rec, "kl": kl, "elbo": -(rec + kl)}
 
 
 def log_importance_weights(model, x: torch.Tensor, k: int, kl_weight: float = 1.0):
@@ -52,8 +52,7 @@ def iwae_loss(model, x: torch.Tensor, k: int, kl_weight: float = 1.0):
     bound = torch.logsumexp(log_w, 0) - math.log(k)
     loss = -bound.mean()
     return loss, {"loss": loss.detach(), "rec": rec.mean().detach(), "kl": kl.mean().detach(),
-                  "iw_bound": bound.mean().detach(), "elbo": -(rec + kl).mean().detach(),
-                  "kl_weight": torch.tensor(float(kl_weight))}
+                  "iw_bound": bound.mean().detach(), "elbo": -(rec + kl).mean().detach()}
 
 
 def kl_warmup(step: int, warmup_steps: int, start: float = 0.0) -> float:

@@ -6,7 +6,13 @@ from .curves import draw_rate_distortion, elbo_anatomy, history_curves, rate_dis
 from .images import as_images, draw_grid, image_grid, reconstruction_rows, tile
 from .latent import decoded_image, decoder_view, draw_scatter, latent_scatter
 from .views import beta_sweep_view, interpolation_view
+from .mmd import (draw_posterior_vs_prior, lambda_sweep_view, metric_bars, mmd_curve, posterior_vs_prior,
+                  two_sample_view)
+from .posterior import draw_gaussian, posterior_view
+from .collapse import collapse_view, remedy_bars
 
 __all__ = ["draw_rate_distortion", "elbo_anatomy", "history_curves", "rate_distortion", "as_images", "draw_grid",
            "image_grid", "reconstruction_rows", "tile", "decoded_image", "decoder_view", "draw_scatter",
-           "latent_scatter", "beta_sweep_view", "interpolation_view"]
+           "latent_scatter", "beta_sweep_view", "interpolation_view", "draw_gaussian", "posterior_view",
+           "draw_posterior_vs_prior", "lambda_sweep_view", "metric_bars", "mmd_curve", "posterior_vs_prior",
+           "two_sample_view", "collapse_view", "remedy_bars"]

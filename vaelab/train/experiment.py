@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from .._version import __version__
 from ..checks import check_int
 from ..data import load_dataset, subset
-from ..models.vae import build_model
+from ..models.vae import build_model, check_model_data
 from ..runtime import pick_device, seed_everything
 from .loop import fit
 
@@ -31,6 +31,15 @@ class TrainConfig:
     kl_warmup: float = 0.0
     binarize: str | None = None
     train_size: int | None = None   # a seeded subset of the training split (quick mode)
+    alpha: float = 0.0              # infovae: loss = rec + (1-alpha) KL + (alpha+lam-1) MMD(q(z), p(z))
+    lam: float = 1.0                # infovae: lambda (named lam: `lambda` is a Python keyword)
+    kernel: str = "imq"             # infovae: MMD kernel, 'imq' or 'rbf'
+    free_bits: float = 0.0          # objective 'freebits': per-dimension KL floor λ (nats)
+    kl_cycles: int = 0              # >= 1: cyclical KL schedule with this many cycles (Fu et al. 2019)
+    word_dropout: float = 0.0       # model 'lstm': decoder input tokens replaced by <unk> with this probability
+    layers: int = 3                 # model 'pixelcnn': masked-conv layers (decoder strength)
+    conditioning: str = "spatial"   # model 'pixelcnn': how z enters, 'spatial' (map + biases) or 'global' (biases)
+    diagnostics: bool = False       # per-epoch kl_per_dim, mi, active_units (+ nll_per_token, ppl for text)
 
     def __post_init__(self):
         self.hidden = [int(h) for h in self.hidden]
@@ -54,6 +63,17 @@ class TrainConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def model_options(cfg: TrainConfig, ds) -> dict:
+    """The build_model keywords of the autoregressive models (posterior-collapse lab); {} for the others."""
+    if cfg.model != "lstm" and cfg.word_dropout:
+        raise ValueError(f"word_dropout={cfg.word_dropout!r} needs model='lstm', got model={cfg.model!r}")
+    if cfg.model == "lstm":
+        return {"vocab_size": ds.meta["vocab_size"], "word_dropout": cfg.word_dropout}
+    if cfg.model == "pixelcnn":
+        return {"layers": cfg.layers, "conditioning": cfg.conditioning}
+    return {}
+
+
 def training_data(cfg: TrainConfig):
     ds = load_dataset(cfg.dataset, "train", binarize=cfg.binarize, seed=cfg.seed)
     return subset(ds, cfg.train_size, seed=cfg.seed) if cfg.train_size else ds
@@ -66,8 +86,11 @@ def train(cfg: TrainConfig | dict, device=None, progress=None, valid=None):
     ds = training_data(cfg)
     seed_everything(cfg.seed)
     likelihood = "gaussian" if ds.meta["kind"] == "real" else "bernoulli"
-    model = build_model(cfg.model, ds.meta["shape"], cfg.latent_dim, cfg.hidden, likelihood=likelihood)
+    check_model_data(cfg.model, ds.meta["kind"])
+    model = build_model(cfg.model, ds.meta["shape"], cfg.latent_dim, cfg.hidden, likelihood=likelihood,
+                        **model_options(cfg, ds))
     history = fit(model, ds, cfg.objective, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                   seed=cfg.seed, device=pick_device(device), beta=cfg.beta, iw_samples=cfg.iw_samples,
-                  kl_warmup=cfg.kl_warmup, progress=progress, valid=valid)
+                  kl_warmup=cfg.kl_warmup, alpha=cfg.alpha, lam=cfg.lam, kernel=cfg.kernel, progress=progress,
+                  valid=valid, free_bits=cfg.free_bits, kl_cycles=cfg.kl_cycles, diagnostics=cfg.diagnostics)
     return model, history

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 
 import torch
 
 from ..checks import check_float, check_int
 from ..data.dataset import Dataset
+from ..metrics.collapse import collapse_message, is_collapsed, latent_usage
 from ..metrics.likelihood import elbo_parts
+from ..models.vae import check_model_data
+from ..objectives.collapse import kl_schedule
 from ..objectives.elbo import kl_warmup as warmup_weight
 from ..objectives.registry import make_objective
 from ..runtime import pick_device, seed_everything
@@ -41,13 +45,23 @@ def _auto_progress() -> bool:
 
 def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 128, lr: float = 1e-3,
         seed: int = 0, device=None, beta: float = 1.0, iw_samples: int = 5, kl_warmup: float = 0.0,
-        valid: Dataset | None = None, progress: bool | None = None, on_epoch=None) -> History:
+        alpha: float = 0.0, lam: float = 1.0, kernel: str = "imq",
+        valid: Dataset | None = None, progress: bool | None = None, on_epoch=None, free_bits: float = 0.0,
+        kl_cycles: int = 0, diagnostics: bool = False, collapse_warning: bool = True) -> History:
     """Train `model` on `data` (a Dataset or an (N, *shape) tensor) and return the per-epoch History.
 
-    objective: 'elbo' | 'beta' | 'iwae', or a callable (model, x, kl_weight) -> (loss, stats).
+    objective: 'elbo' | 'beta' | 'iwae' | 'infovae' (with alpha, lam, kernel), or a callable
+    (model, x, kl_weight) -> (loss, stats).
     kl_warmup: epochs over which the KL weight rises linearly from 0 to 1 (0 = off; fractions allowed).
     valid: optional Dataset; adds valid_elbo (nats, mean) to each epoch.
     on_epoch: optional callable (model, epoch) -> dict merged into that epoch's row (diagnostics).
+    Posterior-collapse options (vaelab.objectives.collapse, vaelab.train.aggressive):
+    objective 'freebits' with free_bits = λ >= 0 nats per latent dimension; objective 'aggressive'
+    (He et al. 2019: encoder-only inner loop before each decoder step, until MI stops rising);
+    kl_cycles: M >= 1 cyclical KL schedule (Fu et al. 2019, ratio 0.5) instead of kl_warmup.
+    diagnostics: add kl_per_dim, mi, active_units (and nll_per_token, ppl for text) to every epoch, measured
+    on `valid` or else on a fixed subset of up to 1000 training examples.
+    collapse_warning: at the end, warn "posterior collapse: KL < ..., active units 0" if the latent is unused.
     Stops with NonFiniteLossError on the first NaN/Inf loss, before that step's update: the model keeps
     the last good weights. Ctrl-C returns the history so far with `.interrupted = True`.
     """
@@ -55,7 +69,14 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
     check_int("batch_size", batch_size, 1)
     check_float("lr", lr, 0.0, strict=True)
     check_float("kl_warmup", kl_warmup, 0.0)
-    loss_fn = objective if callable(objective) else make_objective(objective, beta=beta, iw_samples=iw_samples)
+    check_int("kl_cycles", kl_cycles, 0)
+    if isinstance(data, Dataset) and isinstance(getattr(model, "config", None), dict) and "name" in model.config:
+        check_model_data(model.config["name"], data.meta.get("kind"))
+    if free_bits and not callable(objective) and objective != "freebits":
+        raise ValueError(f"free_bits={free_bits!r} needs objective='freebits', got objective={objective!r}")
+    extra = {"free_bits": free_bits} if objective == "freebits" else {}
+    loss_fn = objective if callable(objective) else make_objective(objective, beta=beta, iw_samples=iw_samples,
+                                                                   alpha=alpha, lam=lam, kernel=kernel, **extra)
     dev = pick_device(device)
     x = (data.x if isinstance(data, Dataset) else data).to(dev)
     dynamic = isinstance(data, Dataset) and data.meta.get("binarize") == "dynamic"
@@ -64,9 +85,22 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
         raise ValueError("data is empty: fit needs at least one example")
     gen = seed_everything(seed)
     model.to(dev).train()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    # fused Adam: one kernel per step instead of a Python loop over parameters (CPU and CUDA, torch >= 2.4)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"))
     steps_per_epoch = -(-n // batch_size)
     warmup_steps = round(kl_warmup * steps_per_epoch)
+    kl_schedule(0, steps_per_epoch=steps_per_epoch, epochs=epochs, warmup=kl_warmup, cycles=kl_cycles)  # validates
+    probe = valid.x.to(dev) if valid is not None else \
+        x[torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:1000].to(dev)]
+    aggressive = None
+    if objective == "aggressive":
+        from .aggressive import AggressiveEncoderTraining
+
+        def draw():
+            xb = x[torch.randint(n, (min(batch_size, n),), generator=gen).to(dev)]
+            return torch.bernoulli(xb) if dynamic else xb
+
+        aggressive = AggressiveEncoderTraining(model, loss_fn, lr, draw)
     history = History()
     bar = None
     if progress if progress is not None else _auto_progress():
@@ -77,12 +111,16 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             perm = torch.randperm(n, generator=gen).to(dev)
-            sums: dict[str, torch.Tensor] = {}
+            keys, acc, weight_sum = None, None, 0.0
             for i in range(0, n, batch_size):
                 xb = x[perm[i:i + batch_size]]
                 if dynamic:
                     xb = torch.bernoulli(xb)
-                loss, stats = loss_fn(model, xb, kl_weight=warmup_weight(step, warmup_steps))
+                kl_weight = warmup_weight(step, warmup_steps) if not kl_cycles else \
+                    kl_schedule(step, steps_per_epoch=steps_per_epoch, epochs=epochs, cycles=kl_cycles)
+                if aggressive is not None and aggressive.active:
+                    aggressive.encoder_steps(model, kl_weight)
+                loss, stats = loss_fn(model, xb, kl_weight=kl_weight)
                 if not torch.isfinite(loss):
                     model.eval()
                     raise NonFiniteLossError(
@@ -92,18 +130,30 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
                         f"{lr}) or a KL warm-up.", history, step)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if aggressive is not None and aggressive.active:
+                    aggressive.decoder_only()
                 opt.step()
                 w = xb.shape[0]
-                for k, v in stats.items():
-                    sums[k] = sums.get(k, 0.0) + v.to(dev) * w
+                # one stacked tensor per step keeps the bookkeeping to two small ops, read once per epoch
+                if keys is None:
+                    keys = list(stats)
+                vals = torch.stack([stats[k].to(dev, torch.float32) for k in keys]) * w
+                acc = vals if acc is None else acc + vals
+                weight_sum += kl_weight * w
                 step += 1
                 last_finite = loss.detach()
-            row = {"epoch": epoch, **{k: float(v) / n for k, v in sums.items()}}
+            row = {"epoch": epoch, **dict(zip(keys, (acc / n).tolist())), "kl_weight": weight_sum / n}
             if valid is not None:
                 model.eval()
                 with torch.inference_mode():
                     parts = elbo_parts(model, valid.x.to(dev))
                 row["valid_elbo"] = float(-(parts["rec"] + parts["kl"]).mean())
+                model.train()
+            if diagnostics or aggressive is not None:
+                usage = latent_usage(model, probe)
+                row.update({k: v for k, v in usage.items() if k != "kl"} if diagnostics else {"mi": usage["mi"]})
+                if aggressive is not None:
+                    row.update(aggressive.end_epoch(epoch, usage["mi"]))
                 model.train()
             if on_epoch is not None:
                 model.eval()
@@ -120,4 +170,8 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
         if bar is not None:
             bar.close()
         model.eval()
+    if collapse_warning and history:
+        usage = latent_usage(model, probe)
+        if is_collapsed(usage):
+            warnings.warn(collapse_message(usage), stacklevel=2)
     return history

@@ -3,7 +3,13 @@ figure (`.figure`) and what it showed (`.last_data`), and displays itself when i
 from ._base import Explorer
 from .demo import ClickCounterDemo
 from .latent import DecoderExplorer, InterpolationExplorer, decoder_explorer, interpolation_explorer
+from .mmd import LambdaSweepExplorer, TwoSampleExplorer, lambda_sweep_explorer, two_sample_explorer
 from .sweep import BetaSweepExplorer, beta_sweep_explorer
+from .posterior import PosteriorExplorer, posterior_explorer
+from .collapse import CollapseExplorer, collapse_explorer
 
 __all__ = ["Explorer", "ClickCounterDemo", "DecoderExplorer", "InterpolationExplorer", "decoder_explorer",
-           "interpolation_explorer", "BetaSweepExplorer", "beta_sweep_explorer"]
+           "interpolation_explorer", "BetaSweepExplorer", "beta_sweep_explorer", "PosteriorExplorer",
+           "posterior_explorer",
+           "LambdaSweepExplorer", "TwoSampleExplorer", "lambda_sweep_explorer", "two_sample_explorer",
+           "CollapseExplorer", "collapse_explorer"]

@@ -1,0 +1,282 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaelab/vaelab/blob/main/notebooks/01_elbo_and_latent_space.ipynb)
+#
+# # 01 · The ELBO and the latent space
+#
+# **Learning goals**
+# - Read the ELBO as *reconstruction* minus *KL*, and compute the KL term yourself.
+# - See the **rate–distortion** trade-off: weighting the KL by β moves a model along a curve, from
+#   detailed codes to no information at all.
+# - Look inside a 2-D latent space: where digits land, what the decoder draws at any point, and what lies
+#   between two examples.
+#
+# **Time:** about 30 minutes (the computations take seconds; the rest is looking and thinking).
+#
+# **Prerequisites:** notebook 00 runs. You know what a Gaussian is and have met the KL divergence; the
+# formulas you need are restated here.
+
+# %% tags=["colab-install"]
+# On Google Colab only: install vaelab into this runtime and turn on its widget manager (no-op elsewhere).
+import sys
+
+if "google.colab" in sys.modules:
+    get_ipython().run_line_magic("pip", "install -q 'vaelab @ git+https://github.com/vaelab/vaelab'")
+    from google.colab import output
+    output.enable_custom_widget_manager()
+
+# %%
+# %matplotlib inline
+from dataclasses import replace
+
+import torch
+
+import vaelab
+from vaelab import metrics, plots, widgets
+from vaelab.metrics.latent_paths import decoded_path, lerp
+from vaelab.models import standard_normal_log_prob
+from vaelab.runtime import is_quick
+from vaelab.train import beta_sweep
+
+# %% tags=["parameters"]
+QUICK = is_quick()                    # VAELAB_QUICK=1 or CI set -> fewer models and epochs
+DEVICE = "auto"
+TORCH_THREADS = 1                     # tiny models: one thread is as fast and never fights other programs
+DATASET = "digits"
+LATENT_DIM = 8
+HIDDEN = [128, 128]
+EPOCHS = 30 if QUICK else 150         # per model
+BETAS = [0.1, 0.5, 1.0, 2.0, 4.0] if QUICK else [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
+EPOCHS_2D = 100 if QUICK else 400     # the 2-D model of sections 3-5
+MC_SAMPLES = 20_000                   # Monte Carlo samples in exercise 2
+N_SHOW = 8
+SEED = 0
+
+# %%
+torch.set_num_threads(TORCH_THREADS)
+device = vaelab.pick_device(DEVICE)
+test = vaelab.load_dataset(DATASET, "test")
+x_test = test.x.to(device)
+base = vaelab.TrainConfig(dataset=DATASET, latent_dim=LATENT_DIM, hidden=HIDDEN, epochs=EPOCHS, seed=SEED)
+model, history = vaelab.load_or_train(base, device=device)
+print(f"device {device}; a {LATENT_DIM}-D VAE trained for {len(history)} epochs; {len(test)} test digits")
+
+# %% [markdown]
+# ## 1. Anatomy of the ELBO
+#
+# For one image $x$, with encoder $q(z\mid x)$, decoder $p(x\mid z)$ and prior $p(z)=\mathcal N(0, I)$:
+#
+# $$
+# \log p(x) \;\ge\; \text{ELBO}(x) \;=\; \underbrace{\mathbb E_{q(z\mid x)}\big[\log p(x\mid z)\big]}_{-\text{reconstruction cost}}
+# \;-\; \underbrace{\mathrm{KL}\big(q(z\mid x)\,\|\,p(z)\big)}_{\text{rate}}
+# $$
+#
+# - **Reconstruction cost** (also *distortion*): encode $x$, draw a code $z$, decode it; how many nats does
+#   the decoder need to describe the actual $x$? Small when the code carries what matters about $x$.
+# - **KL** (also *rate*): how far the code distribution for this $x$ moves away from the prior. It is the
+#   price, in nats, of the information the code carries about $x$. A code that ignores $x$ costs 0.
+#
+# Training minimises their sum, $-\text{ELBO}$, so the two pull against each other: every nat of
+# information in $z$ must pay for itself with at least a nat less reconstruction cost.
+# The bars below take the sum apart for a few test digits and for the test-set mean.
+
+# %%
+parts = metrics.elbo_parts(model, x_test)             # rec (N,), kl (N,): nats per image
+rec, kl = parts["rec"].cpu(), parts["kl"].cpu()
+show = [0, 1, 2, 3]
+labels = [f"test #{i} (a {int(test.y[i])})" for i in show] + ["test-set mean"]
+plots.elbo_anatomy([float(rec[i]) for i in show] + [float(rec.mean())],
+                   [float(kl[i]) for i in show] + [float(kl.mean())], labels=labels)
+
+# %% [markdown]
+# Two things to notice. The reconstruction cost is most of the bill: describing 64 grey pixels is
+# expensive. And the ELBO is **per image**: some digits cost many more nats than others (compare the
+# rows with the mean). The KL is a few nats: that is all the information about each image that this model
+# keeps in $z$, and it is enough to redraw a recognisable digit.
+#
+# ### Exercise 1 · the KL term by hand  *(your turn — try before reading the cell)*
+# For a diagonal Gaussian $q = \mathcal N(\mu, \operatorname{diag}\sigma^2)$ and $p=\mathcal N(0,I)$ the
+# KL has a closed form (Kingma & Welling 2014, appendix B):
+# $$\mathrm{KL}(q\,\|\,p) = \tfrac12 \sum_{j} \big(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\big).$$
+# The encoder returns `q.mu` and `q.logvar` ($\log\sigma^2$), each of shape (5, 8) for five images.
+# Replace the body of `my_kl` with your own line. The cell ships with a reference solution so that the
+# notebook runs headless: delete it first if you want the exercise.
+
+# %% tags=["solution"]
+q = model.encode(x_test[:5])
+
+def my_kl(mu, logvar):
+    # YOUR TURN: return the KL of each row to N(0, I), shape (5,).
+    # BEGIN SOLUTION
+    return 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(-1)
+    # END SOLUTION
+
+mine = my_kl(q.mu.detach(), q.logvar.detach())
+mine
+
+# %%
+# Self-check: compares with the package's closed form.
+expected = q.kl_standard().detach()
+assert mine.shape == expected.shape, f"my_kl should return one number per image, shape {tuple(expected.shape)}; got {tuple(mine.shape)}"
+assert torch.allclose(mine, expected, atol=1e-4), (
+    f"not quite: you have {mine.tolist()}, expected {expected.tolist()}. "
+    "Check that you sum over the latent dimension and use exp(logvar) for sigma^2.")
+print("Exercise 1 passed: your KL matches q.kl_standard().")
+
+# %% [markdown]
+# ### Exercise 2 · the KL is an expectation  *(your turn)*
+# The closed form is a shortcut. By definition $\mathrm{KL}(q\,\|\,p) = \mathbb E_{z\sim q}\big[\log q(z) - \log p(z)\big]$,
+# which you can estimate by averaging over samples. This is what an IWAE or any model without a closed-form
+# KL has to do. Use `q.rsample(n)` (shape (n, 5, 8)), `q.log_prob(z)` and `standard_normal_log_prob(z)`.
+
+# %% tags=["solution"]
+torch.manual_seed(SEED)
+
+def my_mc_kl(q, n):
+    # YOUR TURN: a Monte Carlo estimate of KL(q || N(0, I)) per image from n samples, shape (5,).
+    # BEGIN SOLUTION
+    z = q.rsample(n)
+    return (q.log_prob(z) - standard_normal_log_prob(z)).mean(0)
+    # END SOLUTION
+
+mc = my_mc_kl(q, MC_SAMPLES).detach()
+mc
+
+# %%
+# Self-check: within Monte Carlo error of the closed form (0.1 nats is about 10 standard errors here).
+exact = q.kl_standard().detach()
+gap = (mc - exact).abs().max()
+assert gap < 0.1, (f"your estimate is {gap:.3f} nats from the closed form {exact.tolist()}. "
+                   "Average log q(z) - log p(z) over the sample dimension (dim 0), not over images.")
+print(f"Exercise 2 passed: Monte Carlo and closed form agree to {gap:.4f} nats.")
+
+# %% [markdown]
+# ## 2. Rate and distortion: the β-VAE
+#
+# Put a weight β on the KL: minimise $\text{reconstruction} + \beta\cdot\text{KL}$. At β = 1 this is the
+# ELBO. With β < 1 information in $z$ is cheap, so the model uses more of it: **higher rate, lower
+# distortion**. With β > 1 information is expensive: **lower rate, higher distortion**. For large enough β
+# the code carries nothing at all (rate ≈ 0): *posterior collapse*, the subject of a later notebook.
+#
+# The next cell trains one model per β (or loads them from the cache), then measures rate and distortion
+# on the test set. The slider below only *selects* among these finished models.
+
+# %%
+sweep = beta_sweep(BETAS, base, device=device)
+for r in sweep:
+    print(f"beta {r['beta']:5g}   rate {r['rate']:6.2f}   distortion {r['distortion']:6.2f}   -ELBO {-r['elbo']:6.2f}  nats")
+
+# %%
+# The claim of this section, checked on the numbers above.
+low, high = sweep[0], sweep[-1]
+assert low["rate"] > high["rate"] and low["distortion"] < high["distortion"], (
+    "expected the smallest beta to have the higher rate and the lower distortion; "
+    "train longer (EPOCHS) if this fails")
+print(f"beta {low['beta']:g} -> {high['beta']:g}: rate {low['rate']:.2f} -> {high['rate']:.2f}, "
+      f"distortion {low['distortion']:.2f} -> {high['distortion']:.2f} nats")
+
+# %%
+explorer = widgets.beta_sweep_explorer(sweep, x_test, n_show=N_SHOW, beta=1.0)
+explorer
+
+# %% [markdown]
+# **Things to try with the slider**
+# - Move to the largest β. The rate is about 0, so the decoder gets no information about the image: every
+#   reconstruction is the same "average digit", and samples look alike.
+# - Move to the smallest β. Reconstructions follow their inputs closely, but samples from the prior tend to
+#   get blotchier: the codes have spread out to places the prior $\mathcal N(0, I)$ rarely draws from, and
+#   the decoder has never learned what to draw where the prior *does* look.
+# - The dashed green line joins all points with the **same** −ELBO as the selected model. Points below it
+#   have a better ELBO. Which β is best by the ELBO? Is that also the model you would pick to *sample* from?
+
+# %% [markdown]
+# ## 3. A 2-D latent map
+#
+# With only two latent dimensions we can *look* at the code space. Each dot below is the encoder's mean
+# $\mathbb E_q[z\mid x]$ for one test digit, coloured by its label (which the VAE never saw).
+
+# %%
+model2d, history2d = vaelab.load_or_train(replace(base, latent_dim=2, epochs=EPOCHS_2D), device=device)
+mu2d, _ = metrics.encode_all(model2d, x_test)
+plots.latent_scatter(mu2d, test.y, title="Test digits in a 2-D latent space (colour = true label)")
+
+# %% [markdown]
+# Digits of one class gather without any label in the loss: drawing similar images needs similar codes.
+# The cloud is squeezed into roughly $[-3, 3]^2$ by the KL term, which pulls every $q(z\mid x)$ towards
+# $\mathcal N(0, I)$. Classes that look alike overlap (look for 3, 8 and 9): two numbers are not enough to
+# keep them all apart.
+#
+# ## 4. What the decoder draws
+# Move the sliders to choose a point $z$; the decoder draws the mean of $p(x\mid z)$ there. The cross on
+# the map shows where you are. Try the middle of a cluster, the border between two clusters, and far
+# outside the cloud (e.g. $z=(3, 3)$): what does the decoder do where it was never trained?
+
+# %%
+decoder = widgets.decoder_explorer(model2d, background=mu2d, labels=test.y)
+decoder
+
+# %% [markdown]
+# ## 5. Walking between two digits
+# Encode two test digits, walk in a straight line between their codes, and decode each step. The path is
+# drawn on the map, then decoded below. A smooth morph means the decoder is smooth between the two clusters.
+
+# %%
+a = int((test.y == 0).nonzero()[0])       # the first 0 in the test set
+b = int((test.y == 7).nonzero()[0])       # the first 7
+path = decoded_path(model2d, test.x[a], test.x[b], steps=N_SHOW)
+plots.latent_scatter(mu2d, test.y, highlight=[a, b], path=path["z"], title="A straight path from a 0 to a 7")
+
+# %%
+walk = widgets.interpolation_explorer(model2d, test, a=a, b=b, steps=N_SHOW)
+walk
+
+
+# %% [markdown]
+# With the **spherical** path the walk keeps (about) the same distance from the origin instead of cutting
+# across it. In high dimensions this matters: under $\mathcal N(0, I)$ almost all codes lie near a sphere of
+# radius $\sqrt d$, and a straight line's midpoint is closer to the centre than typical codes are.
+#
+# ### Exercise 3 · a straight line in code space  *(your turn)*
+# Write the points $z(t) = (1-t)\,z_0 + t\,z_1$ for `steps` values of $t$ evenly spaced from 0 to 1 (both ends
+# included), as a tensor of shape (steps, d).
+
+# %% tags=["solution"]
+def my_lerp(z0, z1, steps):
+    # YOUR TURN: return (steps, d).
+    # BEGIN SOLUTION
+    t = torch.linspace(0, 1, steps)[:, None]
+    return (1 - t) * z0 + t * z1
+    # END SOLUTION
+
+z0, z1 = path["z"][0], path["z"][-1]
+mine = my_lerp(z0, z1, 5)
+
+# %%
+# Self-check against the package's interpolation.
+expected = lerp(z0, z1, 5)
+assert tuple(mine.shape) == tuple(expected.shape), f"expected shape {tuple(expected.shape)}, got {tuple(mine.shape)}"
+assert torch.allclose(mine, expected, atol=1e-5), (
+    "the points differ: the first row must be z0, the last z1, and the steps evenly spaced.")
+print("Exercise 3 passed.")
+
+# %% [markdown]
+# ## Summary
+# - $-\text{ELBO}$ = reconstruction cost + KL: distortion plus rate, in nats per image.
+# - Weighting the KL by β moves a model along a rate–distortion curve; β = 1 is the ELBO, large β collapses
+#   the posterior to the prior and the code carries nothing.
+# - A 2-D latent map shows structure the model found without labels; the decoder is defined everywhere in
+#   $z$, and paths between codes decode to (mostly) smooth morphs.
+#
+# **Next:** when and why does a VAE *ignore* its latent code, even at β = 1? That is posterior collapse.

@@ -1,0 +1,201 @@
+"""Posterior collapse: it happens, the diagnostics see it, and the remedies behave as their papers define."""
+import math
+import warnings
+
+import pytest
+import torch
+
+from vaelab.data.text import synthetic_text
+from vaelab.metrics.collapse import is_collapsed, latent_usage, perplexity
+from vaelab.models import build_model
+from vaelab.objectives import cyclical_kl_weight, free_bits_kl, kl_schedule, make_objective
+from vaelab.train import TrainConfig, fit, train
+from vaelab.train.aggressive import AggressiveEncoderTraining
+
+
+def test_free_bits_kl_value_and_gradient():
+    kl_dim = torch.tensor([[0.1, 1.0, 0.4], [0.3, 2.0, 0.0]], requires_grad=True)   # batch means .2, 1.5, .2
+    value = free_bits_kl(kl_dim, 0.5)
+    assert math.isclose(float(value.detach()), 0.5 + 1.5 + 0.5, rel_tol=1e-6)
+    value.backward()
+    # below the floor a dimension is free (zero gradient); above it, d/dKL_ij of the batch mean = 1/B
+    assert kl_dim.grad.tolist() == [[0.0, 0.5, 0.0], [0.0, 0.5, 0.0]]
+    assert math.isclose(float(free_bits_kl(kl_dim.detach(), 0.0)), 1.9, rel_tol=1e-6)
+
+
+def test_cyclical_schedule_values():
+    # 100 steps, 4 cycles of 25 steps, rising over the first half (12.5 steps) of each
+    expected = {0: 0.0, 5: 0.4, 10: 0.8, 12: 0.96, 13: 1.0, 24: 1.0, 25: 0.0, 30: 0.4, 99: 1.0}
+    for step, w in expected.items():
+        assert math.isclose(cyclical_kl_weight(step, 100, 4), w, abs_tol=1e-12), step
+    assert cyclical_kl_weight(10, 100, 1, ratio=0.2) == 0.5
+    assert kl_schedule(30, steps_per_epoch=10, epochs=10, cycles=4) == 0.4
+    # without cycles: the linear warm-up over `warmup` epochs
+    assert kl_schedule(5, steps_per_epoch=10, epochs=3, warmup=1.0) == 0.5
+    assert kl_schedule(15, steps_per_epoch=10, epochs=3, warmup=1.0) == 1.0
+    with pytest.raises(ValueError, match="choose one KL schedule"):
+        kl_schedule(0, steps_per_epoch=10, epochs=3, warmup=1.0, cycles=2)
+    with pytest.raises(ValueError, match="ratio"):
+        cyclical_kl_weight(0, 10, 1, ratio=0.0)
+
+
+def test_fit_applies_the_cyclical_schedule():
+    data = torch.rand(40, 1, 8, 8).round()
+    model = build_model("mlp", (1, 8, 8), 2, [8])
+    h = fit(model, data, epochs=4, batch_size=10, kl_cycles=2, collapse_warning=False)
+    # 16 steps, 2 cycles of 8, ramp over 4 steps: per-epoch mean weights (0+.25+.5+.75)/4 and 1
+    assert [round(r["kl_weight"], 6) for r in h] == [0.375, 1.0, 0.375, 1.0]
+
+
+def test_bad_remedy_settings_are_clear_errors():
+    with pytest.raises(ValueError, match="free_bits .* must be >= 0"):
+        make_objective("freebits", free_bits=-0.1)
+    with pytest.raises(ValueError, match="needs objective='freebits'"):
+        make_objective("elbo", free_bits=0.5)
+    with pytest.raises(ValueError, match="objective='remedy' is not one of"):
+        make_objective("remedy")
+    model = build_model("mlp", (4,), 2, [8], likelihood="gaussian")
+    with pytest.raises(ValueError, match="needs objective='freebits'"):
+        fit(model, torch.randn(8, 4), "elbo", epochs=1, free_bits=0.5)
+    with pytest.raises(ValueError, match="kl_cycles"):
+        fit(model, torch.randn(8, 4), epochs=1, kl_cycles=-1)
+    with pytest.raises(ValueError, match="word_dropout=0.2 needs model='lstm'"):
+        train(TrainConfig(model="mlp", word_dropout=0.2, epochs=1))
+
+
+TEXT = dict(dataset="synthetic_text", model="lstm", latent_dim=4, hidden=[32], batch_size=64, train_size=1000,
+            epochs=4, diagnostics=True)
+
+
+def test_collapse_reproduces_with_the_strong_decoder_and_warns():
+    with pytest.warns(UserWarning, match=r"posterior collapse: KL < 0.1 nats .* active units 0"):
+        model, h = train(TrainConfig(**TEXT))
+    assert h[-1]["kl"] < 0.1 and h[-1]["active_units"] == 0 and h[-1]["mi"] < 0.2
+    assert math.isclose(h[-1]["ppl"], math.exp(h[-1]["nll_per_token"]), rel_tol=1e-9)
+    usage = latent_usage(model, synthetic_text("valid", n=300).x)
+    assert is_collapsed(usage)
+
+
+def test_free_bits_holds_every_dimension_near_its_floor():
+    floor = 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # no collapse warning either
+        _, h = train(TrainConfig(**TEXT, objective="freebits", free_bits=floor))
+    kl_dims = h[-1]["kl_per_dim"]
+    # The objective is flat below the floor, so dimensions settle at (not far below) it, never at 0.
+    assert min(kl_dims) > 0.8 * floor, kl_dims
+    # (KL is not information: the encoder may pay the floor with a narrow q around a constant mean,
+    # which is why the notebook reports MI and active units beside KL.)
+
+
+def test_aggressive_inner_loop_moves_only_the_encoder():
+    model = build_model("mlp", (4,), 2, [8], likelihood="gaussian")
+    data = torch.randn(64, 4)
+    loss_fn = make_objective("elbo")
+    draw = lambda: data[torch.randint(64, (16,))]  # noqa: E731
+    agg = AggressiveEncoderTraining(model, loss_fn, 1e-2, draw, max_inner=20, check_every=5)
+    dec0 = [p.detach().clone() for p in model.decoder.parameters()]
+    enc0 = [p.detach().clone() for p in model.encoder.parameters()]
+    agg.encoder_steps(model, 1.0)
+    assert all(torch.equal(a, p) for a, p in zip(dec0, model.decoder.parameters()))
+    assert not all(torch.equal(a, p) for a, p in zip(enc0, model.encoder.parameters()))
+    assert 5 <= agg.inner_steps[0] <= 20
+    # decoder_only(): the outer optimizer then moves the decoder alone
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    enc1 = [p.detach().clone() for p in model.encoder.parameters()]
+    loss, _ = loss_fn(model, data)
+    loss.backward()
+    agg.decoder_only()
+    opt.step()
+    assert all(torch.equal(a, p) for a, p in zip(enc1, model.encoder.parameters()))
+    assert not all(torch.equal(a, p) for a, p in zip(dec0, model.decoder.parameters()))
+
+
+def test_aggressive_switches_off_once_mi_stops_rising():
+    model = build_model("mlp", (4,), 2, [8], likelihood="gaussian")
+    agg = AggressiveEncoderTraining(model, make_objective("elbo"), 1e-3, lambda: torch.randn(4, 4))
+    assert [agg.end_epoch(e, mi)["aggressive"] for e, mi in enumerate([0.1, 0.3, 0.2, 0.5], 1)] == [1, 1, 1, 0]
+    assert agg.switched_off_after == 3 and not agg.active
+
+
+def test_aggressive_training_in_fit_records_its_phase():
+    _, h = train(TrainConfig(**{**TEXT, "epochs": 2}, objective="aggressive"))
+    assert h[0]["aggressive"] == 1.0 and h[0]["inner_steps"] >= 10 and "mi" in h[0]
+
+
+def test_perplexity_is_corpus_level():
+    nll, tokens = torch.tensor([2.0, 6.0]), torch.tensor([1, 3])
+    per_token, ppl = perplexity(nll, tokens)
+    assert per_token == 2.0 and math.isclose(ppl, math.exp(2.0))
+
+
+def test_cli_trains_text_with_remedy_flags_and_eval_reports_ppl(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VAELAB_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "vaelab", *args], capture_output=True, text=True, env=env)
+
+    out = tmp_path / "fb"
+    r = run("train", "--dataset", "synthetic_text", "--model", "lstm", "--objective", "freebits", "--free-bits",
+            "0.3", "--kl-cycles", "2", "--word-dropout", "0.2", "--latent-dim", "2", "--hidden", "32",
+            "--epochs", "4", "--train-size", "1000", "--batch-size", "32", "--diagnostics", "--device", "cpu",
+            "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    hist = json.loads((out / "history.json").read_text())
+    assert hist["config"]["free_bits"] == 0.3 and hist["config"]["kl_cycles"] == 2
+    assert len(hist["epochs"][-1]["kl_per_dim"]) == 2 and "ppl" in hist["epochs"][-1]
+    r = run("eval", str(out), "--iw-samples", "5", "--points", "100", "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    # ppl = exp(per-token NLL) and 1 < ppl < vocabulary size for any model better than uniform guessing
+    assert math.isclose(report["ppl"], math.exp(report["nll_per_token"]), rel_tol=1e-9)
+    assert 1.0 < report["ppl"] < 54
+    r = run("train", "--dataset", "digits", "--model", "lstm", "--epochs", "1", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "model='lstm' cannot train on data of kind 'gray'" in r.stderr
+    r = run("train", "--dataset", "synthetic_text", "--model", "lstm", "--objective", "freebits", "--free-bits",
+            "-1", "--epochs", "1", "--out", str(tmp_path / "y"))
+    assert r.returncode == 2 and "must be >= 0 nats" in r.stderr
+
+
+def test_collapse_widget_redraws_the_chosen_run():
+    from vaelab.widgets import CollapseExplorer
+
+    def hist(kl):
+        return [{"epoch": e, "rec": 10.0 - e, "kl": kl, "mi": kl / 2, "kl_weight": 1.0, "kl_per_dim": [kl / 2] * 2,
+                 "active_units": int(kl > 0)} for e in (1, 2, 3)]
+
+    runs = {("none", "lstm"): hist(0.0), ("freebits", "lstm"): hist(1.0), ("none", "mlp"): hist(3.0)}
+    w = CollapseExplorer(runs)
+    assert w.draws == 1 and w.last_data is runs[("none", "lstm")]
+    w.remedy.value = "freebits"
+    assert w.draws == 2 and w.last_data is runs[("freebits", "lstm")] and w.last_error is None
+    w.decoder.value = "mlp"                       # no freebits run for mlp: the error is shown, not raised
+    assert isinstance(w.last_error, KeyError) and w.output.outputs[0]["output_type"] == "error"
+    w.remedy.value = "none"
+    assert w.last_data is runs[("none", "mlp")] and w.last_error is None
+    with pytest.raises(ValueError, match="remedy='cyclical' is not among"):
+        CollapseExplorer(runs, remedy="cyclical")
+
+
+def test_collapse_view_needs_diagnostics():
+    from vaelab.plots import collapse_view
+
+    with pytest.raises(ValueError, match="diagnostics=True"):
+        collapse_view([{"epoch": 1, "kl": 0.0, "rec": 1.0}])
+
+
+def test_remedy_config_maps_names_to_settings():
+    from vaelab.train import remedy_config
+
+    base = TrainConfig(dataset="synthetic_text", model="lstm", epochs=10)
+    assert remedy_config(base, "freebits").free_bits == 0.25 and remedy_config(base, "freebits").objective == "freebits"
+    assert remedy_config(base, "cyclical").kl_cycles == 3 and remedy_config(base, "kl_warmup").kl_warmup == 5
+    assert remedy_config(base, "aggressive", kl_warmup=0.0).kl_warmup == 0.0
+    with pytest.raises(ValueError, match="remedy='dropout' is not one of"):
+        remedy_config(base, "dropout")
+    with pytest.raises(ValueError, match="needs model='lstm'"):
+        remedy_config(TrainConfig(), "word_dropout")

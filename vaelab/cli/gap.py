@@ -1,0 +1,56 @@
+"""`python -m vaelab gap DIR`: the inference-gap decomposition of a trained model on one split."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    g = sub.add_parser("gap", help="approximation and amortization gaps of DIR/checkpoint.pt on a split")
+    g.add_argument("dir")
+    g.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    g.add_argument("--points", type=int, default=None, help="use a seeded subset of this many examples")
+    g.add_argument("--iw-samples", type=int, default=1000, help="K for the importance-sampled log p(x)")
+    g.add_argument("--steps", type=int, default=300, help="per-example optimisation steps for q*")
+    g.add_argument("--lr", type=float, default=0.05, help="Adam step size of the per-example optimisation")
+    g.add_argument("--no-fullcov", action="store_true", help="skip the full-covariance (richer) q*")
+    g.add_argument("--ais", action="store_true", help="also estimate log p(x) by AIS (slow for big decoders)")
+    g.add_argument("--batch-size", type=int, default=500)
+    g.add_argument("--device", default="auto")
+    g.add_argument("--json", action="store_true",
+                   help="one JSON object: log_px, elbo_qstar, elbo_q, approximation_gap, amortization_gap, ...")
+    g.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..checks import check_int
+    from ..data import load_dataset, subset
+    from ..metrics import eval_inputs, inference_gaps
+    from ..runtime import pick_device
+    from ..train import load_checkpoint
+
+    check_int("iw_samples", args.iw_samples, 1)
+    check_int("steps", args.steps, 0)
+    if args.points is not None:
+        check_int("points", args.points, 1)
+    path = Path(args.dir)
+    ckpt = path / "checkpoint.pt" if path.is_dir() else path
+    if not ckpt.exists():
+        raise SystemExit(f"vaelab gap: no checkpoint at {ckpt}; train one with `python -m vaelab train --out DIR`")
+    model, payload = load_checkpoint(ckpt, device=pick_device(args.device))
+    cfg = payload["train_config"]
+    ds = load_dataset(cfg["dataset"], args.split, binarize=cfg.get("binarize"), seed=cfg.get("seed", 0))
+    if args.points:
+        ds = subset(ds, args.points, seed=0)
+    start = time.perf_counter()
+    result = inference_gaps(model, eval_inputs(ds), iw_samples=args.iw_samples, steps=args.steps, lr=args.lr,
+                            fullcov=not args.no_fullcov, ais=args.ais, batch_size=args.batch_size)
+    result.pop("per_example")
+    result.update(split=args.split, dataset=cfg["dataset"], seconds=round(time.perf_counter() - start, 2))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:<26} {value:.4f}" if isinstance(value, float) else f"{key:<26} {value}")
+    return 0

@@ -1,0 +1,10 @@
+"""Inference: per-example variational optimisation (SVI), a richer full-covariance family, AIS with HMC,
+and the true posterior of a 2-D latent model on a grid. Imports only data, models and objectives."""
+from .ais import ais_log_px, beta_schedule
+from .families import FullGaussian, elbo_with_noise, rows_of
+from .fullcov import refine_fullcov
+from .grid import posterior_grid
+from .svi import OPTIMIZERS, SVIResult, optimize_per_example, refine
+
+__all__ = ["ais_log_px", "beta_schedule", "FullGaussian", "elbo_with_noise", "rows_of", "refine_fullcov",
+           "posterior_grid", "OPTIMIZERS", "SVIResult", "optimize_per_example", "refine"]
