@@ -1,8 +1,6 @@
 """`python -m vaelab eval DIR`: the standard metrics of a trained model on one split."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -19,25 +17,11 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..data import load_dataset, subset
     from ..metrics import evaluate
-    from ..runtime import pick_device
-    from ..train import load_checkpoint
+    from ._run import load_run, print_report
 
-    path = Path(args.dir)
-    ckpt = path / "checkpoint.pt" if path.is_dir() else path
-    if not ckpt.exists():
-        raise SystemExit(f"vaelab eval: no checkpoint at {ckpt}; train one with `python -m vaelab train --out DIR`")
-    model, payload = load_checkpoint(ckpt, device=pick_device(args.device))
-    cfg = payload["train_config"]
-    ds = load_dataset(cfg["dataset"], args.split, binarize=cfg.get("binarize"), seed=cfg.get("seed", 0))
-    if args.points:
-        ds = subset(ds, args.points, seed=0)
+    model, cfg, ds = load_run(args, "eval")
     result = evaluate(model, ds, iw_samples=args.iw_samples, batch_size=args.batch_size)
     result.update(split=args.split, dataset=cfg["dataset"])
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:<14} {value:.4f}" if isinstance(value, float) else f"{key:<14} {value}")
+    print_report(result, args.json)
     return 0

@@ -1,9 +1,7 @@
 """`python -m vaelab gap DIR`: the inference-gap decomposition of a trained model on one split."""
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -25,32 +23,18 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..checks import check_int
-    from ..data import load_dataset, subset
     from ..metrics import eval_inputs, inference_gaps
-    from ..runtime import pick_device
-    from ..train import load_checkpoint
+    from ._run import load_run, print_report
 
     check_int("iw_samples", args.iw_samples, 1)
     check_int("steps", args.steps, 0)
     if args.points is not None:
         check_int("points", args.points, 1)
-    path = Path(args.dir)
-    ckpt = path / "checkpoint.pt" if path.is_dir() else path
-    if not ckpt.exists():
-        raise SystemExit(f"vaelab gap: no checkpoint at {ckpt}; train one with `python -m vaelab train --out DIR`")
-    model, payload = load_checkpoint(ckpt, device=pick_device(args.device))
-    cfg = payload["train_config"]
-    ds = load_dataset(cfg["dataset"], args.split, binarize=cfg.get("binarize"), seed=cfg.get("seed", 0))
-    if args.points:
-        ds = subset(ds, args.points, seed=0)
+    model, cfg, ds = load_run(args, "gap")
     start = time.perf_counter()
     result = inference_gaps(model, eval_inputs(ds), iw_samples=args.iw_samples, steps=args.steps, lr=args.lr,
                             fullcov=not args.no_fullcov, ais=args.ais, batch_size=args.batch_size)
     result.pop("per_example")
     result.update(split=args.split, dataset=cfg["dataset"], seconds=round(time.perf_counter() - start, 2))
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:<26} {value:.4f}" if isinstance(value, float) else f"{key:<26} {value}")
+    print_report(result, args.json, width=26)
     return 0

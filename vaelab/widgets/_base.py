@@ -37,6 +37,15 @@ def error_output(err: BaseException, hint: str = "") -> dict:
     return {"output_type": "error", "ename": type(err).__name__, "evalue": str(err), "traceback": tb}
 
 
+def sweep_slider(values: list, value, description: str) -> widgets.SelectionSlider:
+    """A slider over the settings of a precomputed sweep; its .value is the index of the chosen setting."""
+    if value not in values:
+        raise ValueError(f"{description.split()[0]}={value!r} is not in the sweep; choose one of {values}")
+    return widgets.SelectionSlider(options=[(f"{v:g}", i) for i, v in enumerate(values)], value=values.index(value),
+                                   description=description, continuous_update=False,
+                                   style={"description_width": "initial"}, layout=widgets.Layout(width="520px"))
+
+
 class Explorer:
     """Base of the vaelab widgets. Attributes for tests and for the curious:
 

@@ -7,7 +7,7 @@ from .. import plots
 from ..checks import check_int
 from ..metrics.latent_paths import decode_mean, prior_codes
 from ..metrics.prior_match import two_sample_demo
-from ._base import Explorer
+from ._base import Explorer, sweep_slider
 
 SWEEP_NEEDED = ("lam", "model", "kl", "mmd_prior", "rec")
 
@@ -79,12 +79,7 @@ class LambdaSweepExplorer(Explorer):
         lams = [r["lam"] for r in self.results]
         self.codes = prior_codes(n_show, self.results[0]["model"].latent_dim, seed)
         lam = lams[len(lams) // 2] if lam is None else lam
-        if lam not in lams:
-            raise ValueError(f"lam={lam!r} is not in the sweep; choose one of {lams}")
-        self.slider = widgets.SelectionSlider(options=[(f"{v:g}", i) for i, v in enumerate(lams)],
-                                              value=lams.index(lam), description="λ (MMD weight)",
-                                              continuous_update=False, style={"description_width": "initial"},
-                                              layout=widgets.Layout(width="520px"))
+        self.slider = sweep_slider(lams, lam, "λ (MMD weight)")
         self.ui = widgets.VBox([self.slider, self.output])
         self.observe(self.slider)
         self.redraw()

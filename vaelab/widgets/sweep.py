@@ -6,7 +6,7 @@ import ipywidgets as widgets
 from .. import plots
 from ..checks import check_int
 from ..metrics.latent_paths import decode_mean, prior_codes
-from ._base import Explorer
+from ._base import Explorer, sweep_slider
 
 NEEDED = ("beta", "model", "rate", "distortion")
 
@@ -37,12 +37,7 @@ class BetaSweepExplorer(Explorer):
         betas = [r["beta"] for r in self.results]
         if beta is None:
             beta = 1.0 if 1.0 in betas else betas[len(betas) // 2]
-        if beta not in betas:
-            raise ValueError(f"beta={beta!r} is not in the sweep; choose one of {betas}")
-        self.slider = widgets.SelectionSlider(options=[(f"{b:g}", i) for i, b in enumerate(betas)],
-                                              value=betas.index(beta), description="β (KL weight)",
-                                              continuous_update=False, style={"description_width": "initial"},
-                                              layout=widgets.Layout(width="520px"))
+        self.slider = sweep_slider(betas, beta, "β (KL weight)")
         self.ui = widgets.VBox([self.slider, self.output])
         self.observe(self.slider)
         self.redraw()
