@@ -199,3 +199,28 @@ def test_remedy_config_maps_names_to_settings():
         remedy_config(base, "dropout")
     with pytest.raises(ValueError, match="needs model='lstm'"):
         remedy_config(TrainConfig(), "word_dropout")
+
+
+def test_remedies_benchmark_smoke(tmp_path):
+    """benchmarks/bench_collapse_remedies.py at a tiny size: one row per decoder x remedy, well-formed JSON."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from vaelab.objectives import REMEDIES
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_collapse_remedies.py"
+    out = tmp_path / "table.json"
+    env = {**os.environ, "VAELAB_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, str(script), "--text-train", "100", "--text-epochs", "1", "--img-epochs", "1",
+                        "--iw-samples", "2", "--n-test", "60", "--hidden", "16", "--device", "cpu", "--out", str(out)],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    report = json.loads(out.read_text())
+    keys = {(row["variant"], row["remedy"]) for row in report["rows"]}
+    image_remedies = [m for m in REMEDIES if m != "word_dropout"]
+    assert keys == {("lstm", m) for m in REMEDIES} | {(v, m) for v in ("pixelcnn", "mlp") for m in image_remedies}
+    assert all(row["iw_nll"] > 0 and 0 <= row["probe_acc"] <= 1 for row in report["rows"])
+    assert "| lstm | none |" in r.stdout and set(report["seconds"]) == {"text", "images"}
