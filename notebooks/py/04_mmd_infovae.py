@@ -288,10 +288,11 @@ print(f"mmd_prior: autoencoder {ae['mmd_prior']:.3f}, ELBO-VAE {elbo_vae['mmd_pr
 # KL ≈ 0, MI ≈ 0, no active units. InfoVAE with α = 1 removes the per-example KL. Information in $z$ is then
 # free, and λ·MMD still keeps the aggregate $q(z)$ on the prior, so samples stay valid.
 #
-# The table compares three models on statically binarized digits, all with an 8-D latent and the same encoder:
+# The table compares five models on statically binarized digits, all with an 8-D latent and the same encoder:
 # the ELBO with a factorized MLP decoder (the weak baseline), the ELBO with a PixelCNN decoder
 # (`vaelab.build_model("pixelcnn", ...)`, strength = its number of masked-conv layers), and the MMD-VAE
-# (α = 1, λ = 10) with the same PixelCNN decoder. MI and AU are as in notebook 02: $I_q(x;z)$ in nats, and
+# (α = 1, λ = 10) with the same PixelCNN decoder; then the same ELBO vs MMD-VAE pair with notebook 02's
+# collapse-prone PixelCNN, which sees $z$ only through its per-layer biases (`conditioning="global"`). MI and AU are as in notebook 02: $I_q(x;z)$ in nats, and
 # the number of latent units whose posterior mean varies with $x$.
 
 # %%
@@ -302,9 +303,17 @@ strong_configs = {
     f"MMD-VAE (α=1, λ={LAMBDA_MMD:g}), PixelCNN": replace(strong, model="pixelcnn", layers=STRONG_LAYERS,
                                                           objective="infovae", alpha=1.0, lam=LAMBDA_MMD),
 }
+# z only through per-layer biases (notebook 02's collapse recipe): here the ELBO drops z altogether
+collapse_configs = {
+    "ELBO, PixelCNN (z via biases)": replace(strong, model="pixelcnn", layers=2, conditioning="global"),
+    f"MMD-VAE (α=1, λ={LAMBDA_MMD:g}), same decoder": replace(strong, model="pixelcnn", layers=2,
+                                                           conditioning="global", objective="infovae",
+                                                           alpha=1.0, lam=LAMBDA_MMD),
+}
 strong_results = compare_objectives(strong_configs, device=device)
+collapse_results = compare_objectives(collapse_configs, device=device)
 print(f"{'model':<34}{'-ELBO':>8}{'rec':>8}{'KL':>8}{'MI':>7}{'AU':>4}{'mmd_prior':>11}")
-for name, r in strong_results.items():
+for name, r in {**strong_results, **collapse_results}.items():
     print(f"{name:<34}{-r['elbo']:8.2f}{r['rec']:8.2f}{r['kl']:8.2f}{r['mi']:7.2f}{r['active_units']:4d}"
           f"{r['mmd_prior']:11.4f}")
 
@@ -314,6 +323,11 @@ mlp_elbo, pix_elbo, pix_info = strong_results.values()
 assert pix_info["mi"] > pix_elbo["mi"] + 1.0, "InfoVAE (alpha=1) should keep more information than the ELBO"
 assert pix_info["active_units"] >= pix_elbo["active_units"] and pix_info["mmd_prior"] < 0.1
 assert pix_elbo["elbo"] > mlp_elbo["elbo"], "the PixelCNN decoder should be the stronger one (a better ELBO)"
+col_elbo, col_info = collapse_results.values()
+assert col_elbo["mi"] < 0.1 and col_elbo["active_units"] <= 1, "with z only in the biases the ELBO should collapse"
+assert col_info["mi"] > col_elbo["mi"] + 0.5 and col_info["active_units"] > col_elbo["active_units"],     "InfoVAE should keep information and active units where the ELBO collapses"
+print(f"z via biases: the ELBO collapses (MI {col_elbo['mi']:.2f} nats, {col_elbo['active_units']} active units); "
+      f"the MMD-VAE keeps MI {col_info['mi']:.2f} nats and {col_info['active_units']} active units.")
 collapsed = pix_elbo["mi"] < 0.1 and pix_elbo["active_units"] == 0
 print(f"PixelCNN decoder: ELBO keeps MI {pix_elbo['mi']:.2f} nats ({'collapsed' if collapsed else 'not fully collapsed'}), "
       f"the MMD-VAE {pix_info['mi']:.2f} nats with {pix_info['active_units']} active units and mmd_prior "
@@ -322,9 +336,13 @@ print(f"PixelCNN decoder: ELBO keeps MI {pix_elbo['mi']:.2f} nats ({'collapsed' 
 # %% [markdown]
 # **Reading the table.** Under the ELBO the PixelCNN decoder reaches a better −ELBO than the MLP: it is the
 # stronger decoder, and its code carries *less* information (lower MI). Only a few nats are left, roughly the
-# digit's class, because each of them is paid for in KL. On these tiny 8×8 images the decoder cannot do without $z$ altogether, so the ELBO usually keeps
-# MI at 2–3 nats rather than collapsing all the way to 0. The last line above says which happened in your
-# run. Notebook 02 shows the full collapse and the remedies designed for it. The MMD-VAE with the *same*
+# digit's class, because each of them is paid for in KL. On these tiny 8×8 images this decoder cannot do without $z$ altogether, so the ELBO keeps
+# MI at 2–3 nats rather than collapsing all the way to 0.
+#
+# The last two rows show the full collapse. When $z$ enters the PixelCNN only through its biases, the ELBO
+# drops it: KL ≈ 0, MI ≈ 0 and at most one active unit. The MMD-VAE with the *same* decoder keeps about a
+# nat of information and every unit active. It does not make this weak conditioning a good model of the
+# digits; it only stops the objective from paying to forget $z$. The MMD-VAE with the *same*
 # decoder keeps several times more information in $z$ and all its units active, while `mmd_prior` stays near 0.
 # The **−ELBO** column is not a fair score for it, because it was not trained to maximise the ELBO. Its large KL
 # is the information it chose to keep.
