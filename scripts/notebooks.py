@@ -140,10 +140,12 @@ def sync() -> int:
             nbformat.write(done, path)
             print(f"added the Colab badge/install cell to {path.relative_to(ROOT)}")
     want = expected_files()
+    # remove only what no source notebook on disk generates (a sync of a selection leaves the rest alone)
+    existing = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
     for folder in (PAIRS, EXERCISES):
         folder.mkdir(exist_ok=True)
         for old in list(folder.glob("*.py")) + list(folder.glob("*.ipynb")):
-            if old not in want:
+            if old.stem not in existing:
                 old.unlink()
     for path, text in want.items():
         if not path.exists() or path.read_text() != text:
