@@ -163,3 +163,15 @@ def test_dynamic_binarization_feeds_binary_batches(digits):
     fit(_model(digits), ds, spy, epochs=2, batch_size=2000, progress=False)
     assert all(set(x.unique().tolist()) <= {0.0, 1.0} for x in seen)
     assert not torch.equal(seen[0].sum(0), seen[1].sum(0))  # a fresh draw each epoch
+
+
+def test_encoder_width_can_differ_from_the_decoder_and_round_trips(tmp_path):
+    cfg = TrainConfig(dataset="digits", latent_dim=2, hidden=[32], encoder_hidden=[64, 16], epochs=1, train_size=100)
+    model, _ = load_or_train(cfg, device="cpu")
+    widths = [m.out_features for m in model.encoder.net if isinstance(m, torch.nn.Linear)]
+    assert widths == [64, 16, 4]                      # encoder 64-16 -> (mu, logvar) of a 2-D latent
+    assert [m.out_features for m in model.decoder.net if isinstance(m, torch.nn.Linear)] == [32, 64]
+    loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "c.pt", model))
+    torch.testing.assert_close(loaded.encode(torch.ones(1, 1, 8, 8)).mu, model.encode(torch.ones(1, 1, 8, 8)).mu)
+    with pytest.raises(ValueError, match="encoder_hidden=.*needs model='mlp'"):
+        load_or_train(TrainConfig(model="conv", encoder_hidden=[8]), device="cpu")

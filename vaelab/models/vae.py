@@ -62,12 +62,14 @@ class VAE(nn.Module):
 
 def build_model(name: str, data_shape, latent_dim: int, hidden=(200, 200), likelihood: str = "bernoulli",
                 channels: int = 32, *, layers: int = 3, vocab_size: int | None = None, word_dropout: float = 0.0,
-                embed_dim: int = 64, conditioning: str = "spatial") -> VAE:
+                embed_dim: int = 64, conditioning: str = "spatial", encoder_hidden=None) -> VAE:
     """name: 'mlp', 'conv', 'pixelcnn' or 'lstm'. hidden: MLP widths (the conv model uses hidden[0] for its
     dense layer). Autoregressive decoders (vaelab.models.pixelcnn, vaelab.models.text):
     'pixelcnn': binary images (1, H, W); MLP encoder with `hidden`, masked-conv decoder with `channels`
     and `layers` (the decoder-strength knob); conditioning 'spatial' or 'global' (how z enters). 'lstm': token ids (T,); needs vocab_size; LSTM encoder and
-    decoder of width hidden[0] with embed_dim-wide embeddings and word_dropout in [0, 1]."""
+    decoder of width hidden[0] with embed_dim-wide embeddings and word_dropout in [0, 1].
+    encoder_hidden ('mlp' only): the encoder's widths when they should differ from the decoder's `hidden`
+    (e.g. to vary the amortization network alone, as Cremer et al. 2018 do)."""
     check_choice("model", name, MODELS)
     check_choice("likelihood", likelihood, LIKELIHOODS)
     check_int("latent_dim", latent_dim, 1)
@@ -77,6 +79,8 @@ def build_model(name: str, data_shape, latent_dim: int, hidden=(200, 200), likel
     data_shape = tuple(int(s) for s in data_shape)
     config = dict(name=name, data_shape=list(data_shape), latent_dim=latent_dim, hidden=list(hidden),
                   likelihood=likelihood, channels=channels)
+    if encoder_hidden is not None and name != "mlp":
+        raise ValueError(f"encoder_hidden={encoder_hidden!r} is for model='mlp' only, got model={name!r}")
     if name == "pixelcnn":
         from .pixelcnn import PixelCNNDecoder
 
@@ -92,7 +96,11 @@ def build_model(name: str, data_shape, latent_dim: int, hidden=(200, 200), likel
         enc, dec = build_text_vae_parts(data_shape, latent_dim, vocab_size, embed_dim, width, word_dropout)
         config.update(vocab_size=vocab_size, word_dropout=float(word_dropout), embed_dim=embed_dim)
     elif name == "mlp":
-        enc, dec = MLPEncoder(data_shape, latent_dim, hidden), MLPDecoder(data_shape, latent_dim, hidden)
+        enc_hidden = hidden
+        if encoder_hidden is not None:
+            enc_hidden = tuple(check_int("encoder_hidden width", int(h), 1) for h in encoder_hidden)
+            config.update(encoder_hidden=list(enc_hidden))
+        enc, dec = MLPEncoder(data_shape, latent_dim, enc_hidden), MLPDecoder(data_shape, latent_dim, hidden)
     else:
         width = hidden[0] if hidden else 256
         enc = ConvEncoder(data_shape, latent_dim, channels, width)
