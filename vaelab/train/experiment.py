@@ -40,9 +40,12 @@ class TrainConfig:
     layers: int = 3                 # model 'pixelcnn': masked-conv layers (decoder strength)
     conditioning: str = "spatial"   # model 'pixelcnn': how z enters, 'spatial' (map + biases) or 'global' (biases)
     diagnostics: bool = False       # per-epoch kl_per_dim, mi, active_units (+ nll_per_token, ppl for text)
+    encoder_hidden: list | None = None  # model 'mlp': encoder widths when they differ from `hidden` (gap lab)
 
     def __post_init__(self):
         self.hidden = [int(h) for h in self.hidden]
+        if self.encoder_hidden is not None:
+            self.encoder_hidden = [int(h) for h in self.encoder_hidden]
         if self.train_size is not None:
             check_int("train_size", self.train_size, 1)
 
@@ -59,7 +62,10 @@ class TrainConfig:
 
     def key(self) -> str:
         """A short hash of the config and vaelab's version: the cache entry's name."""
-        blob = json.dumps({"config": self.to_dict(), "version": __version__}, sort_keys=True)
+        d = self.to_dict()
+        if d["encoder_hidden"] is None:   # keep the keys of configs that do not use it
+            d.pop("encoder_hidden")
+        blob = json.dumps({"config": d, "version": __version__}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -69,8 +75,12 @@ def model_options(cfg: TrainConfig, ds) -> dict:
         raise ValueError(f"word_dropout={cfg.word_dropout!r} needs model='lstm', got model={cfg.model!r}")
     if cfg.model == "lstm":
         return {"vocab_size": ds.meta["vocab_size"], "word_dropout": cfg.word_dropout}
+    if cfg.encoder_hidden is not None and cfg.model != "mlp":
+        raise ValueError(f"encoder_hidden={cfg.encoder_hidden!r} needs model='mlp', got model={cfg.model!r}")
     if cfg.model == "pixelcnn":
         return {"layers": cfg.layers, "conditioning": cfg.conditioning}
+    if cfg.encoder_hidden is not None:
+        return {"encoder_hidden": cfg.encoder_hidden}
     return {}
 
 
