@@ -10,7 +10,7 @@ QUICK_TRAIN_SIZE, QUICK_MAX_EPOCHS = 1000, 3
 def add_parser(sub) -> None:
     from ..data import dataset_names
     from ..models import MODELS
-    from ..objectives import OBJECTIVES
+    from ..train.objectives import OBJECTIVES
 
     t = sub.add_parser("train", help="train a VAE and write DIR/checkpoint.pt and DIR/history.json")
     t.add_argument("--dataset", default="digits", choices=dataset_names())
@@ -41,6 +41,13 @@ def add_parser(sub) -> None:
                    help="--model pixelcnn: z as a per-pixel map plus biases, or biases only")
     t.add_argument("--diagnostics", action="store_true",
                    help="per-epoch KL per dim, MI, active units (and per-token NLL, ppl for text) in history.json")
+    t.add_argument("--svi-steps", type=int, default=10,
+                   help="--objective svi|vae+svi|vae+svi+kl|savae: SVI refinement steps K (Kim et al. 2018)")
+    t.add_argument("--svi-lr", type=float, default=1.0, help="SVI step size (per example)")
+    t.add_argument("--svi-momentum", type=float, default=0.5, help="SVI momentum in [0, 1)")
+    t.add_argument("--svi-clip", type=float, default=5.0, help="per-example gradient-norm clip of SVI steps (0: off)")
+    t.add_argument("--hvp", default="exact", choices=["exact", "fd"], help="--objective savae backward: exact (autograd) or fd (finite "
+                   "differences, Algorithm 1)")
     t.add_argument("--binarize", choices=["static", "dynamic"], default=None)
     t.add_argument("--train-size", type=int, default=None, help="train on a seeded subset of this many examples")
     t.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
@@ -59,7 +66,9 @@ def run(args) -> int:
                       beta=args.beta, iw_samples=args.iw_samples, kl_warmup=args.kl_warmup, binarize=args.binarize,
                       train_size=args.train_size, alpha=args.alpha, lam=args.lam, kernel=args.kernel,
                       free_bits=args.free_bits, kl_cycles=args.kl_cycles, word_dropout=args.word_dropout,
-                      layers=args.layers, conditioning=args.conditioning, diagnostics=args.diagnostics)
+                      layers=args.layers, conditioning=args.conditioning, diagnostics=args.diagnostics,
+                      svi_steps=args.svi_steps, svi_lr=args.svi_lr, svi_momentum=args.svi_momentum,
+                      svi_clip=args.svi_clip or None, hvp=args.hvp)
     if args.quick:
         cfg.train_size = min(cfg.train_size or QUICK_TRAIN_SIZE, QUICK_TRAIN_SIZE)
         cfg.epochs = min(cfg.epochs, QUICK_MAX_EPOCHS)

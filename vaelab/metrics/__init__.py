@@ -6,9 +6,11 @@ from .latent import active_units, encode_all, kl_per_dim, linear_probe, mutual_i
 from .latent_paths import decode_mean, decoded_path, encode_mean, lerp, prior_codes, slerp
 from .likelihood import elbo_parts, iw_log_px
 from .prior_match import aggregate_posterior_samples, mmd_prior, prior_samples, two_sample_demo
+from .savae import elbo_of, refined_posteriors, refinement_path, savae_report
 
 __all__ = ["eval_inputs", "evaluate", "active_units", "encode_all", "kl_per_dim", "linear_probe",
            "mutual_information", "elbo_parts", "iw_log_px", "decode_mean", "decoded_path", "encode_mean", "lerp",
            "GAP_KEYS", "inference_gaps", "posterior_picture",
            "prior_codes", "slerp", "aggregate_posterior_samples", "mmd_prior", "prior_samples", "two_sample_demo",
-           "COLLAPSE_KL", "is_collapsed", "latent_usage", "perplexity"]
+           "COLLAPSE_KL", "is_collapsed", "latent_usage", "perplexity", "elbo_of", "refined_posteriors", "refinement_path",
+           "savae_report"]

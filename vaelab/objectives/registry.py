@@ -15,7 +15,9 @@ OBJECTIVES = ("elbo", "beta", "iwae", "infovae", "freebits", "aggressive")
 def make_objective(name: str, *, beta: float = 1.0, iw_samples: int = 5, alpha: float = 0.0, lam: float = 1.0,
                    kernel: str = "imq", free_bits: float = 0.0):
     """'elbo' (beta must stay 1), 'beta' (beta-VAE weight on the KL) or 'iwae' (iw_samples >= 1);
-    'infovae': rec + (1-alpha)·KL + (alpha+lam-1)·MMD² with kernel 'imq' | 'rbf' (alpha+lam-1 >= 0)."""
+    'infovae': rec + (1-alpha)·KL + (alpha+lam-1)·MMD² with kernel 'imq' | 'rbf' (alpha+lam-1 >= 0).
+    The SA-VAE modes (Kim et al. 2018) run a refinement and live in vaelab.inference.savae_modes; fit()
+    takes every name through vaelab.train.objectives."""
     check_choice("objective", name, OBJECTIVES)
     # 'freebits': rec + Σ_j max(free_bits, KL_j) (vaelab.objectives.collapse). 'aggressive': the plain ELBO;
     # fit() sees the name and runs He et al. (2019)'s encoder-first schedule (vaelab.train.aggressive).

@@ -40,6 +40,11 @@ class TrainConfig:
     layers: int = 3                 # model 'pixelcnn': masked-conv layers (decoder strength)
     conditioning: str = "spatial"   # model 'pixelcnn': how z enters, 'spatial' (map + biases) or 'global' (biases)
     diagnostics: bool = False       # per-epoch kl_per_dim, mi, active_units (+ nll_per_token, ppl for text)
+    svi_steps: int = 10             # objectives svi, vae+svi, vae+svi+kl, savae (Kim et al. 2018): SVI steps K
+    svi_lr: float = 1.0             # SVI step size η (per example: the original's batch mean makes it η/B)
+    svi_momentum: float = 0.5       # SVI momentum m in [0, 1)
+    svi_clip: float | None = 5.0    # per-example gradient-norm clip of each SVI step (None: off)
+    hvp: str = "exact"              # savae backward through the steps: 'exact' (autograd) or 'fd' (Algorithm 1)
     encoder_hidden: list | None = None  # model 'mlp': encoder widths when they differ from `hidden` (gap lab)
 
     def __post_init__(self):
@@ -65,6 +70,9 @@ class TrainConfig:
         d = self.to_dict()
         if d["encoder_hidden"] is None:   # keep the keys of configs that do not use it
             d.pop("encoder_hidden")
+        if d["objective"] not in ("svi", "vae+svi", "vae+svi+kl", "savae"):   # keep older cache entries valid
+            for k in ("svi_steps", "svi_lr", "svi_momentum", "svi_clip", "hvp"):
+                d.pop(k)
         blob = json.dumps({"config": d, "version": __version__}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -102,5 +110,7 @@ def train(cfg: TrainConfig | dict, device=None, progress=None, valid=None):
     history = fit(model, ds, cfg.objective, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                   seed=cfg.seed, device=pick_device(device), beta=cfg.beta, iw_samples=cfg.iw_samples,
                   kl_warmup=cfg.kl_warmup, alpha=cfg.alpha, lam=cfg.lam, kernel=cfg.kernel, progress=progress,
-                  valid=valid, free_bits=cfg.free_bits, kl_cycles=cfg.kl_cycles, diagnostics=cfg.diagnostics)
+                  valid=valid, free_bits=cfg.free_bits, kl_cycles=cfg.kl_cycles, diagnostics=cfg.diagnostics,
+                  svi_steps=cfg.svi_steps, svi_lr=cfg.svi_lr, svi_momentum=cfg.svi_momentum, svi_clip=cfg.svi_clip,
+                  hvp=cfg.hvp)
     return model, history

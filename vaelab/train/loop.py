@@ -18,8 +18,8 @@ from ..metrics.likelihood import elbo_parts
 from ..models.vae import check_model_data
 from ..objectives.collapse import kl_schedule
 from ..objectives.elbo import kl_warmup as warmup_weight
-from ..objectives.registry import make_objective
 from ..runtime import pick_device, seed_everything
+from .objectives import build_objective
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -47,7 +47,8 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
         seed: int = 0, device=None, beta: float = 1.0, iw_samples: int = 5, kl_warmup: float = 0.0,
         alpha: float = 0.0, lam: float = 1.0, kernel: str = "imq",
         valid: Dataset | None = None, progress: bool | None = None, on_epoch=None, free_bits: float = 0.0,
-        kl_cycles: int = 0, diagnostics: bool = False, collapse_warning: bool = True) -> History:
+        kl_cycles: int = 0, diagnostics: bool = False, collapse_warning: bool = True, svi_steps: int = 10,
+        svi_lr: float = 1.0, svi_momentum: float = 0.5, svi_clip: float | None = 5.0, hvp: str = "exact") -> History:
     """Train `model` on `data` (a Dataset or an (N, *shape) tensor) and return the per-epoch History.
 
     objective: 'elbo' | 'beta' | 'iwae' | 'infovae' (with alpha, lam, kernel), or a callable
@@ -61,6 +62,8 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
     kl_cycles: M >= 1 cyclical KL schedule (Fu et al. 2019, ratio 0.5) instead of kl_warmup.
     diagnostics: add kl_per_dim, mi, active_units (and nll_per_token, ppl for text) to every epoch, measured
     on `valid` or else on a fixed subset of up to 1000 training examples.
+    SA-VAE objectives 'svi' | 'vae+svi' | 'vae+svi+kl' | 'savae' (vaelab.inference.savae_modes): svi_steps,
+    svi_lr, svi_momentum, svi_clip, hvp set the refinement ('svi' trains no encoder: no collapse warning).
     collapse_warning: at the end, warn "posterior collapse: KL < ..., active units 0" if the latent is unused.
     Stops with NonFiniteLossError on the first NaN/Inf loss, before that step's update: the model keeps
     the last good weights. Ctrl-C returns the history so far with `.interrupted = True`.
@@ -75,8 +78,11 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
     if free_bits and not callable(objective) and objective != "freebits":
         raise ValueError(f"free_bits={free_bits!r} needs objective='freebits', got objective={objective!r}")
     extra = {"free_bits": free_bits} if objective == "freebits" else {}
-    loss_fn = objective if callable(objective) else make_objective(objective, beta=beta, iw_samples=iw_samples,
-                                                                   alpha=alpha, lam=lam, kernel=kernel, **extra)
+    loss_fn = objective if callable(objective) else build_objective(objective, beta=beta, iw_samples=iw_samples,
+                                                                   alpha=alpha, lam=lam, kernel=kernel, **extra,
+                                                                   svi_steps=svi_steps, svi_lr=svi_lr,
+                                                                   svi_momentum=svi_momentum, svi_clip=svi_clip,
+                                                                   hvp=hvp)
     dev = pick_device(device)
     x = (data.x if isinstance(data, Dataset) else data).to(dev)
     dynamic = isinstance(data, Dataset) and data.meta.get("binarize") == "dynamic"
@@ -170,7 +176,7 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
         if bar is not None:
             bar.close()
         model.eval()
-    if collapse_warning and history:
+    if collapse_warning and history and objective != "svi":
         usage = latent_usage(model, probe)
         if is_collapsed(usage):
             warnings.warn(collapse_message(usage), stacklevel=2)

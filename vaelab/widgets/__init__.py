@@ -7,9 +7,10 @@ from .mmd import LambdaSweepExplorer, TwoSampleExplorer, lambda_sweep_explorer, 
 from .sweep import BetaSweepExplorer, beta_sweep_explorer
 from .posterior import PosteriorExplorer, posterior_explorer
 from .collapse import CollapseExplorer, collapse_explorer
+from .savae import RefinementPathExplorer, refinement_path_explorer
 
 __all__ = ["Explorer", "ClickCounterDemo", "DecoderExplorer", "InterpolationExplorer", "decoder_explorer",
            "interpolation_explorer", "BetaSweepExplorer", "beta_sweep_explorer", "PosteriorExplorer",
            "posterior_explorer",
            "LambdaSweepExplorer", "TwoSampleExplorer", "lambda_sweep_explorer", "two_sample_explorer",
-           "CollapseExplorer", "collapse_explorer"]
+           "CollapseExplorer", "collapse_explorer", "RefinementPathExplorer", "refinement_path_explorer"]

@@ -1,0 +1,89 @@
+"""The training objectives of Kim et al. (2018), Table 1, with the (model, x, kl_weight) -> (loss, stats) contract.
+
+    'svi'         λ_0 = prior (μ = 0, log σ² = 0), K SVI steps, decoder trained on ELBO(λ_K); no encoder.
+    'vae+svi'     λ_0 = enc(x); decoder trained on ELBO(λ_K) with λ_K detached; the encoder on its own
+                  ELBO(λ_0) (its gradient only: that term does not train the decoder).
+    'vae+svi+kl'  as 'vae+svi', but the encoder is trained toward the refined q: KL(q_K ‖ q_0), q_K detached.
+    'savae'       end to end: ELBO(λ_K) backpropagated through the K steps to the decoder and the encoder.
+The plain VAE is 'elbo'. With K = 0, 'savae' is the VAE exactly (same noise draw, same operations).
+The refinement differentiates the *sum* of per-example losses (each example takes its own step; see
+vaelab.inference.savae); the returned loss is the batch mean, like every other objective.
+stats: loss, rec, kl, elbo at λ_K (nats, batch mean), elbo0 = ELBO at λ_0 (same noise), and for
+'vae+svi+kl' kl_qk_q0.
+
+These losses live in the inference layer because they run the refinement (vaelab.inference.savae);
+vaelab.train.objectives puts them beside the plain objectives of vaelab.objectives for fit() and the CLI.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+
+from ..checks import check_choice
+from .savae import check_refine_args, neg_elbo_parts, refine_lambda
+
+SAVAE_MODES = ("svi", "vae+svi", "vae+svi+kl", "savae")
+
+
+def kl_diag(mu_q, lv_q, mu_p, lv_p):
+    """KL(N(mu_q, e^lv_q) ‖ N(mu_p, e^lv_p)) per example, (B,) nats."""
+    return 0.5 * (lv_p - lv_q + (torch.exp(lv_q) + (mu_q - mu_p) ** 2) / torch.exp(lv_p) - 1).sum(-1)
+
+
+def _encoder_only(model, x, mu0, lv0, eps, kl_weight):
+    """A surrogate whose gradient is ∂ mean_i f_i(λ_0)/∂φ, with zero gradient for the decoder."""
+    leaves = mu0.detach().requires_grad_(True), lv0.detach().requires_grad_(True)
+    with torch.enable_grad():
+        rec, kl = neg_elbo_parts(model, x, *leaves, eps)
+        gm, gl = torch.autograd.grad((rec + kl_weight * kl).mean(), leaves)
+    return (mu0 * gm).sum() + (lv0 * gl).sum()
+
+
+def savae_loss(model, x: torch.Tensor, kl_weight: float = 1.0, *, mode: str = "savae", svi_steps: int = 10,
+               svi_lr: float = 1.0, svi_momentum: float = 0.5, svi_clip: float | None = 5.0, hvp: str = "exact"):
+    """Negative ELBO at the refined λ_K (batch mean) plus the mode's encoder term; see the module docstring."""
+    if mode not in SAVAE_MODES:
+        raise ValueError(f"mode={mode!r} is not one of the accepted choices: {', '.join(map(repr, SAVAE_MODES))}")
+    check_refine_args(svi_steps, svi_lr, svi_momentum, svi_clip, hvp)
+    if mode == "svi":
+        mu0 = torch.zeros(x.shape[0], model.latent_dim, device=x.device, dtype=next(model.parameters()).dtype)
+        lv0 = torch.zeros_like(mu0)
+    else:
+        q0 = model.encode(x)
+        mu0, lv0 = q0.mu, q0.logvar
+    eps = torch.randn(mu0.shape, device=mu0.device, dtype=mu0.dtype)      # the draw elbo_loss makes
+    noise = torch.randn(svi_steps, *mu0.shape, device=mu0.device, dtype=mu0.dtype) if svi_steps else None
+    opts = {"steps": svi_steps, "lr": svi_lr, "momentum": svi_momentum, "clip": svi_clip, "hvp": hvp,
+            "kl_weight": kl_weight, "noise": noise}
+    if mode == "savae":
+        muk, lvk = refine_lambda(model, x, mu0, lv0, differentiable=True, **opts)
+    else:
+        muk, lvk = refine_lambda(model, x, mu0, lv0, differentiable=False, **opts)
+    rec, kl = neg_elbo_parts(model, x, muk, lvk, eps)
+    rec, kl = rec.mean(), kl.mean()
+    loss = rec + kl_weight * kl
+    stats = {}
+    if mode == "vae+svi":
+        sur = _encoder_only(model, x, mu0, lv0, eps, kl_weight)
+        loss = loss + (sur - sur.detach())                                  # value unchanged, gradient added
+    elif mode == "vae+svi+kl":
+        kl_k0 = kl_diag(muk.detach(), lvk.detach(), mu0, lv0).mean()
+        loss = loss + kl_k0
+        stats["kl_qk_q0"] = kl_k0.detach()
+    with torch.no_grad():
+        r0, k0 = neg_elbo_parts(model, x, mu0.detach(), lv0.detach(), eps)
+    rec, kl = rec.detach(), kl.detach()
+    return loss, {"loss": loss.detach(), "rec": rec, "kl": kl, "elbo": -(rec + kl), "elbo0": -(r0.mean() + k0.mean()),
+                  **stats}
+
+
+def make_savae_objective(name: str, *, svi_steps: int = 10, svi_lr: float = 1.0, svi_momentum: float = 0.5,
+                         svi_clip: float | None = 5.0, hvp: str = "exact"):
+    """The (model, x, kl_weight) -> (loss, stats) objective of mode `name` (one of SAVAE_MODES), with K =
+    svi_steps SVI steps of size svi_lr, momentum svi_momentum, per-example gradient-norm clip svi_clip
+    (None: off) and backward backend hvp 'exact' | 'fd'."""
+    check_choice("objective", name, SAVAE_MODES)
+    check_refine_args(svi_steps, svi_lr, svi_momentum, svi_clip, hvp)
+    return partial(savae_loss, mode=name, svi_steps=svi_steps, svi_lr=svi_lr, svi_momentum=svi_momentum,
+                   svi_clip=svi_clip, hvp=hvp)
