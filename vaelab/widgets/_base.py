@@ -37,6 +37,19 @@ def error_output(err: BaseException, hint: str = "") -> dict:
     return {"output_type": "error", "ename": type(err).__name__, "evalue": str(err), "traceback": tb}
 
 
+def sweep_results(results, needed: tuple, key: str, source: str) -> list:
+    """The results of a precomputed sweep, checked for the keys a widget reads and sorted by `key`."""
+    results = list(results)
+    if not results:
+        raise ValueError(f"results is empty: pass the list that {source} returns")
+    for r in results:
+        missing = [k for k in needed if k not in r]
+        if missing:
+            raise ValueError(f"each result needs keys {needed}; one is missing {missing}. "
+                             f"Pass the list that {source} returns")
+    return sorted(results, key=lambda r: r[key])
+
+
 def sweep_slider(values: list, value, description: str) -> widgets.SelectionSlider:
     """A slider over the settings of a precomputed sweep; its .value is the index of the chosen setting."""
     if value not in values:

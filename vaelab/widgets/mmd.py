@@ -7,7 +7,7 @@ from .. import plots
 from ..checks import check_int
 from ..metrics.latent_paths import decode_mean, prior_codes
 from ..metrics.prior_match import two_sample_demo
-from ._base import Explorer, sweep_slider
+from ._base import Explorer, sweep_results, sweep_slider
 
 SWEEP_NEEDED = ("lam", "model", "kl", "mmd_prior", "rec")
 
@@ -66,16 +66,8 @@ class LambdaSweepExplorer(Explorer):
 
     def __init__(self, results, n_show: int = 25, lam=None, seed: int = 0):
         super().__init__()
-        results = list(results)
-        if not results:
-            raise ValueError("results is empty: pass the list that vaelab.train.infovae_sweep returns")
-        for r in results:
-            missing = [k for k in SWEEP_NEEDED if k not in r]
-            if missing:
-                raise ValueError(f"each result needs keys {SWEEP_NEEDED}; one is missing {missing}. "
-                                 "Pass the list that vaelab.train.infovae_sweep returns")
+        self.results = sweep_results(results, SWEEP_NEEDED, "lam", "vaelab.train.infovae_sweep")
         check_int("n_show", n_show, 1)
-        self.results = sorted(results, key=lambda r: r["lam"])
         lams = [r["lam"] for r in self.results]
         self.codes = prior_codes(n_show, self.results[0]["model"].latent_dim, seed)
         lam = lams[len(lams) // 2] if lam is None else lam

@@ -6,7 +6,7 @@ import ipywidgets as widgets
 from .. import plots
 from ..checks import check_int
 from ..metrics.latent_paths import decode_mean, prior_codes
-from ._base import Explorer, sweep_slider
+from ._base import Explorer, sweep_results, sweep_slider
 
 NEEDED = ("beta", "model", "rate", "distortion")
 
@@ -22,16 +22,8 @@ class BetaSweepExplorer(Explorer):
 
     def __init__(self, results, x, n_show: int = 8, beta=None, seed: int = 0):
         super().__init__()
-        results = list(results)
-        if not results:
-            raise ValueError("results is empty: pass the list that vaelab.train.beta_sweep returns")
-        for r in results:
-            missing = [k for k in NEEDED if k not in r]
-            if missing:
-                raise ValueError(f"each result needs keys {NEEDED}; one is missing {missing}. "
-                                 "Pass the list that vaelab.train.beta_sweep returns")
+        self.results = sweep_results(results, NEEDED, "beta", "vaelab.train.beta_sweep")
         check_int("n_show", n_show, 1)
-        self.results = sorted(results, key=lambda r: r["beta"])
         self.x = x[:n_show]
         self.codes = prior_codes(n_show, self.results[0]["model"].latent_dim, seed)
         betas = [r["beta"] for r in self.results]
