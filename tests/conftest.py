@@ -1,7 +1,13 @@
+import functools
+import http.server
 import os
+import threading
+from pathlib import Path
 
 import pytest
 import torch
+
+from vaelab.data.download import sha256_file
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +21,46 @@ def _isolated_env(tmp_path, monkeypatch):
 
 def pytest_configure(config):
     os.environ.setdefault("VAELAB_QUICK", "1")
+
+
+class LocalServer:
+    """A ThreadingHTTPServer over one folder that counts the requests it answers."""
+
+    def __init__(self, folder: Path):
+        self.requests = 0
+        outer = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):
+                outer.requests += 1
+                super().do_GET()
+
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+        self.folder = folder
+        handler = functools.partial(Handler, directory=str(folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{name}"
+
+    def sources(self, *names: str, digest=None) -> dict:
+        """file -> (local url, true sha256) or the digest given."""
+        return {n: (self.url(n), digest or sha256_file(self.folder / n)) for n in names}
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def server(tmp_path):
+    folder = tmp_path / "served"
+    folder.mkdir()
+    srv = LocalServer(folder)
+    yield srv
+    srv.stop()

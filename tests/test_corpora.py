@@ -6,7 +6,6 @@ import tarfile
 import pytest
 import torch
 
-from test_download import _Server  # the same local server the image downloads are tested with
 from vaelab.data import available_datasets
 from vaelab.data.corpora import SOURCES, load_corpus
 from vaelab.data.download import DownloadError, OfflineError
@@ -14,15 +13,6 @@ from vaelab.data.text import EOS, PAD
 
 LINES = {"train": "the cat sat\nthe dog sat on the mat\n<unk> cat\n",
          "valid": "the cat ran\n", "test": "a dog sat\nthe the the the the\n"}
-
-
-@pytest.fixture
-def server(tmp_path):
-    folder = tmp_path / "served"
-    folder.mkdir()
-    srv = _Server(folder)
-    yield srv
-    srv.stop()
 
 
 def md5(text: str) -> str:

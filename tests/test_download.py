@@ -1,11 +1,8 @@
 """Downloads and dataset preparation against a local HTTP server serving tiny generated files: no internet."""
 from __future__ import annotations
 
-import functools
 import gzip
-import http.server
 import socket
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -16,49 +13,6 @@ from vaelab.data import mnist
 from vaelab.data.download import DownloadError, OfflineError, fetch, sha256_file
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-class _Server:
-    """A ThreadingHTTPServer over one folder that counts the requests it answers."""
-
-    def __init__(self, folder: Path):
-        self.requests = 0
-        outer = self
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def do_GET(self):
-                outer.requests += 1
-                super().do_GET()
-
-            def log_message(self, *args):  # keep pytest output clean
-                pass
-
-        self.folder = folder
-        handler = functools.partial(Handler, directory=str(folder))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{name}"
-
-    def sources(self, *names: str, digest=None) -> dict:
-        """file -> (local url, true sha256) or the digest given."""
-        return {n: (self.url(n), digest or sha256_file(self.folder / n)) for n in names}
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
-
-
-@pytest.fixture
-def server(tmp_path):
-    folder = tmp_path / "served"
-    folder.mkdir()
-    srv = _Server(folder)
-    yield srv
-    srv.stop()
 
 
 def _closed_port() -> int:

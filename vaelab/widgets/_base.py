@@ -117,3 +117,19 @@ class Explorer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.draws} draws{', last error: ' + repr(self.last_error) if self.last_error else ''}>"
+
+
+class SweepExplorer(Explorer):
+    """An Explorer over precomputed sweep results (self.results): a slider picks one, nothing trains.
+    `selected` is the chosen result dict."""
+
+    def show_sweep(self, values: list, value, description: str) -> None:
+        """Build the slider over `values`, lay it out above the figure, wire it and draw the default view."""
+        self.slider = sweep_slider(values, value, description)
+        self.ui = widgets.VBox([self.slider, self.output])
+        self.observe(self.slider)
+        self.redraw()
+
+    @property
+    def selected(self) -> dict:
+        return self.results[self.slider.value]

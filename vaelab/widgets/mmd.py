@@ -7,7 +7,7 @@ from .. import plots
 from ..checks import check_int
 from ..metrics.latent_paths import decode_mean, prior_codes
 from ..metrics.prior_match import two_sample_demo
-from ._base import Explorer, sweep_results, sweep_slider
+from ._base import Explorer, SweepExplorer, sweep_results
 
 SWEEP_NEEDED = ("lam", "model", "kl", "mmd_prior", "rec")
 
@@ -58,7 +58,7 @@ def two_sample_explorer(shift: float = 0.5, bandwidth: float = 1.0, n: int = 100
     return TwoSampleExplorer(shift, bandwidth, n, kernel)
 
 
-class LambdaSweepExplorer(Explorer):
+class LambdaSweepExplorer(SweepExplorer):
     """A SelectionSlider over the λ of `infovae_sweep(...)` results; nothing trains here. Each change redraws
     KL, mmd_prior and reconstruction against λ with the choice marked, and that model's decodings of
     n_show fixed prior draws (the same draws for every λ). `selected` is the chosen result dict;
@@ -71,14 +71,7 @@ class LambdaSweepExplorer(Explorer):
         lams = [r["lam"] for r in self.results]
         self.codes = prior_codes(n_show, self.results[0]["model"].latent_dim, seed)
         lam = lams[len(lams) // 2] if lam is None else lam
-        self.slider = sweep_slider(lams, lam, "λ (MMD weight)")
-        self.ui = widgets.VBox([self.slider, self.output])
-        self.observe(self.slider)
-        self.redraw()
-
-    @property
-    def selected(self) -> dict:
-        return self.results[self.slider.value]
+        self.show_sweep(lams, lam, "λ (MMD weight)")
 
     def draw(self):
         i = self.slider.value

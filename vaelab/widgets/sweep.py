@@ -1,17 +1,16 @@
 """Pick a beta from a precomputed sweep and see where it sits on the rate-distortion curve."""
 from __future__ import annotations
 
-import ipywidgets as widgets
 
 from .. import plots
 from ..checks import check_int
 from ..metrics.latent_paths import decode_mean, prior_codes
-from ._base import Explorer, sweep_results, sweep_slider
+from ._base import SweepExplorer, sweep_results
 
 NEEDED = ("beta", "model", "rate", "distortion")
 
 
-class BetaSweepExplorer(Explorer):
+class BetaSweepExplorer(SweepExplorer):
     """A SelectionSlider over the betas of `beta_sweep(...)` results. Nothing trains here: every model
     is already in `results`. Each change redraws the rate-distortion curve with that beta marked, plus the
     model's reconstructions of `x[:n_show]` and decodings of n_show fixed prior codes (the same codes for
@@ -29,14 +28,7 @@ class BetaSweepExplorer(Explorer):
         betas = [r["beta"] for r in self.results]
         if beta is None:
             beta = 1.0 if 1.0 in betas else betas[len(betas) // 2]
-        self.slider = sweep_slider(betas, beta, "β (KL weight)")
-        self.ui = widgets.VBox([self.slider, self.output])
-        self.observe(self.slider)
-        self.redraw()
-
-    @property
-    def selected(self) -> dict:
-        return self.results[self.slider.value]
+        self.show_sweep(betas, beta, "β (KL weight)")
 
     def draw(self):
         i = self.slider.value
