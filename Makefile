@@ -11,7 +11,7 @@ STAMP := $(VENV)/.vaelab-installed
 # JupyterLab refuses to start as root (containers, some cloud VMs) unless told it may.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test env unit notebooks bench clean-env
+.PHONY: lab test env unit notebooks bench zoo clean-env
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("vaelab needs Python >= 3.10, this is " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
@@ -34,8 +34,16 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest -m notebook
 
+# make bench: every benchmark at the quick size (minutes on a CPU); on a GPU box:
+#   make bench BENCH_PROFILE=full BENCH_ARGS="--device cuda"
+BENCH_PROFILE ?= quick
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_fit_vs_dataloader.py
+	$(BIN)/python benchmarks/run_all.py --profile $(BENCH_PROFILE) $(BENCH_ARGS)
+
+# rebuild the shipped quick-mode checkpoints (vaelab/zoo/shipped/) from scratch
+zoo: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m vaelab zoo build --quick --ship --no-progress
 
 clean-env:
 	rm -rf $(VENV)

@@ -1,18 +1,17 @@
 """The posterior-collapse remedies table of notebook 02 at a chosen size, headless, with wall times.
 
     python benchmarks/bench_collapse_remedies.py [--text-train 10000] [--text-epochs 40] [--img-epochs 60]
-        [--img-dataset digits|binarized_mnist] [--device auto] [--iw-samples 200] [--out table.json]
+        [--img-dataset digits|binarized_mnist] [--device auto] [--iw-samples 200] [--json table.json]
 
 Text: synthetic_text, LSTM encoder/decoder (latent 8, hidden 64 unless --hidden). Images: statically
 binarized digits (or binarized_mnist from the data directory), PixelCNN with global conditioning vs the
 factorized MLP decoder. Every run goes through load_or_train (VAELAB_CACHE), so a rerun only scores.
-Prints a markdown table (one row per decoder x remedy) and the wall time of each block.
+Prints a markdown table (one row per decoder x remedy), the wall time of each block, then the JSON record.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 
 import torch
@@ -20,6 +19,8 @@ import torch
 import vaelab
 from vaelab.objectives import REMEDIES
 from vaelab.train import TrainConfig, eval_split, remedy_table, train_remedies
+
+from _common import add_common_args, emit, record
 
 COLUMNS = ("variant", "remedy", "iw_nll", "kl", "mi", "active_units", "probe_acc", "ppl")
 
@@ -34,11 +35,11 @@ def main(argv=None) -> int:
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--iw-samples", type=int, default=200)
     p.add_argument("--n-test", type=int, default=1000)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", default=None, help="also write the rows as JSON here")
+    add_common_args(p)
+    p.add_argument("--out", dest="json", help="same as --json (older spelling)")
     args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = vaelab.pick_device(args.device)
     text = TrainConfig(dataset="synthetic_text", model="lstm", latent_dim=8, hidden=[args.hidden],
                        epochs=args.text_epochs, batch_size=64, train_size=args.text_train, diagnostics=True)
@@ -59,11 +60,13 @@ def main(argv=None) -> int:
     for r in rows:
         print("| " + " | ".join(f"{r[c]:.3f}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in COLUMNS)
               + " |")
-    machine = f"{platform.machine()} {platform.processor() or ''} torch {torch.__version__} on {device}"
-    print(f"\nwall seconds (train + score): {json.dumps({k: round(v, 1) for k, v in times.items()})}; {machine}")
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"rows": rows, "seconds": times, "machine": machine, "args": vars(args)}, f, indent=2)
+    print(f"\nwall seconds (train + score): {json.dumps({k: round(v, 1) for k, v in times.items()})}")
+    rec = record("collapse_remedies", "Posterior-collapse remedies table (notebook 02), headless", "remedy 'none' "
+                 "(plain ELBO)", device, vars(args), COLUMNS, rows,
+                 [f"wall seconds (train + score): text {times['text']:.1f}, images {times['images']:.1f}; "
+                  f"{torch.get_num_threads()} CPU thread(s)"])
+    rec["seconds"] = times
+    emit(rec, args.json)
     return 0
 
 

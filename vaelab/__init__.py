@@ -7,6 +7,7 @@ from .data import available_datasets, load_dataset
 from .models import build_model
 from .runtime import is_quick, pick_device
 from .train import TrainConfig, fit, load_or_train
+from . import zoo
 
 __all__ = ["__version__", "available_datasets", "load_dataset", "build_model", "is_quick", "pick_device",
-           "TrainConfig", "fit", "load_or_train"]
+           "TrainConfig", "fit", "load_or_train", "zoo"]

@@ -44,7 +44,7 @@ from dataclasses import replace
 import torch
 
 import vaelab
-from vaelab import metrics, plots, widgets
+from vaelab import metrics, plots, widgets, zoo
 from vaelab.metrics.latent_paths import decoded_path, lerp
 from vaelab.models import standard_normal_log_prob
 from vaelab.runtime import is_quick
@@ -54,12 +54,12 @@ from vaelab.train import beta_sweep
 QUICK = is_quick()                    # VAELAB_QUICK=1 or CI set -> fewer models and epochs
 DEVICE = "auto"
 TORCH_THREADS = 1                     # tiny models: one thread is as fast and never fights other programs
-DATASET = "digits"
-LATENT_DIM = 8
-HIDDEN = [128, 128]
-EPOCHS = 30 if QUICK else 150         # per model
+# the 8-D VAE: digits, hidden [128, 128], 30 epochs (quick) or 150; the beta sweep below uses its settings.
+# Change a knob with e.g. BASE = replace(zoo.config("vae-digits-8d"), epochs=60)
+BASE = zoo.config("vae-digits-8d")
+DATASET, LATENT_DIM, EPOCHS = BASE.dataset, BASE.latent_dim, BASE.epochs
 BETAS = [0.1, 0.5, 1.0, 2.0, 4.0] if QUICK else [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
-EPOCHS_2D = 100 if QUICK else 400     # the 2-D model of sections 3-5
+MODEL_2D = zoo.config("vae-digits-2d")   # the 2-D model of sections 3-5: 100 epochs (quick) or 400
 MC_SAMPLES = 20_000                   # Monte Carlo samples in exercise 2
 N_SHOW = 8
 SEED = 0
@@ -69,7 +69,10 @@ torch.set_num_threads(TORCH_THREADS)
 device = vaelab.pick_device(DEVICE)
 test = vaelab.load_dataset(DATASET, "test")
 x_test = test.x.to(device)
-base = vaelab.TrainConfig(dataset=DATASET, latent_dim=LATENT_DIM, hidden=HIDDEN, epochs=EPOCHS, seed=SEED)
+# # copy the repository's shipped quick-mode checkpoints of this notebook's models into the cache
+# (trains nothing; `python -m vaelab zoo build --quick` builds the rest ahead of time)
+zoo.prefetch("01_elbo_and_latent_space")
+base = BASE
 model, history = vaelab.load_or_train(base, device=device)
 print(f"device {device}; a {LATENT_DIM}-D VAE trained for {len(history)} epochs; {len(test)} test digits")
 
@@ -208,7 +211,7 @@ explorer
 # $\mathbb E_q[z\mid x]$ for one test digit, coloured by its label (which the VAE never saw).
 
 # %%
-model2d, history2d = vaelab.load_or_train(replace(base, latent_dim=2, epochs=EPOCHS_2D), device=device)
+model2d, history2d = vaelab.load_or_train(MODEL_2D, device=device)
 mu2d, _ = metrics.encode_all(model2d, x_test)
 plots.latent_scatter(mu2d, test.y, title="Test digits in a 2-D latent space (colour = true label)")
 

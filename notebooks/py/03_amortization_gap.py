@@ -45,7 +45,7 @@ from dataclasses import replace
 import torch
 
 import vaelab
-from vaelab import metrics, plots, widgets
+from vaelab import metrics, plots, widgets, zoo
 from vaelab.inference import posterior_grid, refine
 from vaelab.runtime import is_quick
 
@@ -54,12 +54,12 @@ QUICK = is_quick()                    # VAELAB_QUICK=1 or CI set -> digits, fewe
 DEVICE = "auto"
 TORCH_THREADS = 1                     # tiny models: one thread is as fast and never fights other programs
 FULL_DATA = (not QUICK) and vaelab.available_datasets().get("binarized_mnist") == "ready"
-DATASET = "binarized_mnist" if FULL_DATA else "digits"
-BINARIZE = None if FULL_DATA else "static"   # digits are grey: binarize once, like binarized MNIST
-HIDDEN = [128, 128]
-EPOCHS_2D = 100 if QUICK else (20 if FULL_DATA else 300)
-LATENT_DIM = 8                        # sections 2-3
-EPOCHS = 100 if QUICK else (20 if FULL_DATA else 300)
+# the 2-D VAE (section 1) and the 8-D main model (sections 2-3), hidden [128, 128]: binarized MNIST for 20
+# epochs, or statically binarized digits (grey: binarize once, like binarized MNIST) for 100 (quick) or 300.
+# Change a knob with e.g. BASE = replace(zoo.config("vae-bdigits-2d"), epochs=200)
+BASE = zoo.config("vae-bmnist-2d" if FULL_DATA else "vae-bdigits-2d")
+MAIN = zoo.config("gap-bmnist/main" if FULL_DATA else "gap-bdigits/main")
+DATASET, BINARIZE, HIDDEN = BASE.dataset, BASE.binarize, BASE.hidden
 SMALL, LARGE = [32], [512, 512]       # section 3: encoder widths compared (decoder fixed at HIDDEN)
 LARGE_DECODER = [256, 256]            # section 3: a larger decoder (encoder fixed at HIDDEN)
 SHORT = 30 if QUICK else (5 if FULL_DATA else 60)   # a short training run, in epochs
@@ -74,9 +74,12 @@ device = vaelab.pick_device(DEVICE)
 test = vaelab.load_dataset(DATASET, "test", binarize=BINARIZE)
 test = vaelab.data.subset(test, N_POINTS, seed=SEED)
 x_test = test.x.to(device)
-base = vaelab.TrainConfig(dataset=DATASET, latent_dim=2, hidden=HIDDEN, epochs=EPOCHS_2D, binarize=BINARIZE, seed=SEED)
+# # copy the repository's shipped quick-mode checkpoints of this notebook's models into the cache
+# (trains nothing; `python -m vaelab zoo build --quick` builds the rest ahead of time)
+zoo.prefetch("03_amortization_gap")
+base = BASE
 model2d, _ = vaelab.load_or_train(base, device=device)
-print(f"device {device}; dataset {DATASET}; {len(test)} test points; a 2-D VAE trained for {EPOCHS_2D} epochs")
+print(f"device {device}; dataset {DATASET}; {len(test)} test points; a 2-D VAE trained for {base.epochs} epochs")
 
 # %% [markdown]
 # ## 1. The true posterior, and three Gaussians on it
@@ -190,7 +193,7 @@ def gap_row(cfg):
     g["seconds"] = time.perf_counter() - t0
     return g
 
-main_cfg = replace(base, latent_dim=LATENT_DIM, epochs=EPOCHS)
+main_cfg = MAIN
 main = gap_row(main_cfg)
 keys = ["log_px", "elbo_qstar_fullcov", "elbo_qstar", "elbo_q", "approximation_gap_fullcov", "approximation_gap",
         "amortization_gap"]

@@ -47,7 +47,7 @@ from dataclasses import replace
 import torch
 
 import vaelab
-from vaelab import metrics, plots, widgets
+from vaelab import metrics, plots, widgets, zoo
 from vaelab.objectives import kernel_matrix, median_bandwidth, mmd, mmd_weight
 from vaelab.runtime import is_quick
 from vaelab.train import compare_objectives, infovae_sweep
@@ -56,9 +56,10 @@ from vaelab.train import compare_objectives, infovae_sweep
 QUICK = is_quick()                    # VAELAB_QUICK=1 or CI set -> fewer models and epochs
 DEVICE = "auto"
 TORCH_THREADS = 1                     # tiny models: one thread is as fast and never fights other programs
-DATASET = "digits"
-HIDDEN = [128, 128]
-EPOCHS = 60 if QUICK else 300         # per 2-D model (sections 2 and 4)
+# the 2-D ELBO-VAE on digits, hidden [128, 128], 60 epochs (quick) or 300; every model below edits it.
+# Change a knob with e.g. BASE = replace(zoo.config("infovae-digits/elbo"), epochs=120)
+BASE = zoo.config("infovae-digits/elbo")
+DATASET, EPOCHS = BASE.dataset, BASE.epochs
 LAMBDA_MMD = 10.0                     # lambda of the MMD-VAE in section 2
 LAMBDAS = [0.0, 1.0, 10.0, 100.0] if QUICK else [0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]
 STRONG_LATENT = 8                     # section 3: the PixelCNN-decoder models
@@ -74,7 +75,10 @@ torch.set_num_threads(TORCH_THREADS)
 device = vaelab.pick_device(DEVICE)
 test = vaelab.load_dataset(DATASET, "test")
 x_test = test.x.to(device)
-base = vaelab.TrainConfig(dataset=DATASET, latent_dim=2, hidden=HIDDEN, epochs=EPOCHS, seed=SEED)
+# # copy the repository's shipped quick-mode checkpoints of this notebook's models into the cache
+# (trains nothing; `python -m vaelab zoo build --quick` builds the rest ahead of time)
+zoo.prefetch("04_mmd_infovae")
+base = BASE
 print(f"device {device}; {len(test)} test digits; 2-D models trained for {EPOCHS} epochs")
 
 # %% [markdown]

@@ -47,7 +47,7 @@ import pandas as pd
 import torch
 
 import vaelab
-from vaelab import metrics, plots, widgets
+from vaelab import metrics, plots, widgets, zoo
 from vaelab.inference import refine_lambda
 from vaelab.inference.savae import neg_elbo_parts
 from vaelab.runtime import is_quick
@@ -60,7 +60,9 @@ DEVICE = "auto"
 TORCH_THREADS = 1                     # tiny models: one thread is as fast and never fights other programs
 SEED = 0
 # section 1-2: the 2-D latent VAE of notebook 03 on statically binarized 8x8 digits
-EPOCHS_2D = 100 if QUICK else 300
+# the 2-D VAE of notebook 03: binarized digits, 100 epochs (quick) or 300; edit with e.g.
+# MODEL_2D = replace(zoo.config("vae-bdigits-2d"), epochs=200)
+MODEL_2D = zoo.config("vae-bdigits-2d")
 N_DIGITS = 300                        # test digits
 PATH_STEPS, PATH_LR, PATH_MOMENTUM = 20, 0.01, 0.5   # the SVI path drawn in section 1 (no clipping)
 FT_STEPS, FT_LR, FT_EPOCHS = 5, 0.05, 20             # section 2: encoder-only training with K = FT_STEPS
@@ -86,9 +88,12 @@ torch.set_num_threads(TORCH_THREADS)
 device = vaelab.pick_device(DEVICE)
 digits = vaelab.data.subset(vaelab.load_dataset("digits", "test", binarize="static"), N_DIGITS, seed=SEED)
 x_digits = digits.x.to(device)
-cfg2d = TrainConfig(dataset="digits", latent_dim=2, hidden=[128, 128], epochs=EPOCHS_2D, binarize="static", seed=SEED)
+# # copy the repository's shipped quick-mode checkpoints of this notebook's models into the cache
+# (trains nothing; `python -m vaelab zoo build --quick` builds the rest ahead of time)
+zoo.prefetch("05_semi_amortized_vae")
+cfg2d = MODEL_2D
 model2d, _ = vaelab.load_or_train(cfg2d, device=device)
-print(f"device {device}; a 2-D VAE trained for {EPOCHS_2D} epochs; {len(digits)} test digits")
+print(f"device {device}; a 2-D VAE trained for {cfg2d.epochs} epochs; {len(digits)} test digits")
 
 # %% [markdown]
 # ## 1. SVI refinement, seen on the true posterior

@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["check", "train", "evaluate", "gap"]
+COMMANDS = ["check", "train", "evaluate", "gap", "zoo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -102,3 +102,34 @@ def decoded_path(model, x0: torch.Tensor, x1: torch.Tensor, steps: int, method: 
     z_ends = encode_mean(model, torch.stack([torch.as_tensor(x0), torch.as_tensor(x1)]))
     z = interpolate(z_ends[0], z_ends[1], steps, method)
     return {"z": z, "t": path_times(steps, z.device, z.dtype), "images": decode_mean(model, z)}
+
+
+def traversal_codes(z0: torch.Tensor, dims, values) -> torch.Tensor:
+    """Codes that move one dimension at a time away from z0 (d,): for each j in `dims` and each v in
+    `values`, z0 with z_j set to v. Returns (len(dims), len(values), d): row r varies dims[r] only."""
+    z0 = torch.as_tensor(z0, dtype=torch.float32)
+    if z0.dim() != 1:
+        raise ValueError(f"z0 must be one latent code of shape (d,), got {tuple(z0.shape)}")
+    dims = [int(j) for j in torch.as_tensor(dims).flatten()]
+    values = torch.as_tensor(values, dtype=torch.float32, device=z0.device).flatten()
+    bad = [j for j in dims if not 0 <= j < z0.shape[0]]
+    if not dims or bad or values.numel() == 0:
+        raise ValueError(f"dims must be a non-empty list of dimensions in 0 .. {z0.shape[0] - 1} and values "
+                         f"non-empty; got dims={dims}, {values.numel()} values")
+    codes = z0.repeat(len(dims), values.numel(), 1)
+    for r, j in enumerate(dims):
+        codes[r, :, j] = values
+    return codes
+
+
+def decode_items(model, z: torch.Tensor, vocab=None):
+    """What a code 'looks like': decode_mean for images (N, *data_shape); for a text model (pass the
+    data's Vocabulary) the greedy decodings as a list of N sentences."""
+    out = decode_mean(model, z)
+    if vocab is None:
+        if not torch.is_floating_point(out):
+            raise ValueError("this model decodes to token ids: pass vocab (vaelab.data.vocabulary_of(dataset))")
+        return out
+    if torch.is_floating_point(out):
+        raise ValueError("vocab was given, but this model decodes to images, not token ids; leave vocab=None")
+    return vocab.decode(out.cpu())

@@ -1,0 +1,42 @@
+"""`python -m vaelab zoo list|build`: the model zoo's entries, and building them into the cache (and shipping)."""
+from __future__ import annotations
+
+import sys
+
+
+def add_parser(sub) -> None:
+    z = sub.add_parser("zoo", help="list or build the model zoo (named configs of every notebook's models)")
+    zsub = z.add_subparsers(dest="zoo_command", required=True)
+    ls = zsub.add_parser("list", help="table of entries: name, kind, notebooks, cached?, shipped?")
+    ls.add_argument("--quick", action="store_true", help="quick-mode configs (also VAELAB_QUICK=1 or CI)")
+    ls.add_argument("--principal", action="store_true", help="only the principal models, not sweep members")
+    b = zsub.add_parser("build", help="train (or load) entries into $VAELAB_CACHE and record them in the manifest")
+    b.add_argument("names", nargs="*", metavar="NAME", help="entries to build (default: every one of the mode)")
+    b.add_argument("--quick", action="store_true", help="quick-mode configs (also VAELAB_QUICK=1 or CI)")
+    b.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
+    b.add_argument("--ship", action="store_true",
+                   help="also copy the checkpoints into vaelab/zoo/shipped/ (quick mode, offline datasets only)")
+    b.add_argument("--no-progress", action="store_true")
+    z.set_defaults(func=run)
+
+
+def _quick(args):
+    from ..runtime import is_quick
+    return True if args.quick else is_quick()
+
+
+def run(args) -> int:
+    from .. import zoo
+
+    q = _quick(args)
+    if args.zoo_command == "list":
+        rows = zoo.status(quick=q, all_members=not args.principal)
+        print(f"{'name':<36}{'kind':<7}{'notebooks':<11}{'cached':<8}{'shipped':<8}title   ({'quick' if q else 'full'} mode)")
+        for r in rows:
+            print(f"{r['name']:<36}{r['kind']:<7}{r['notebooks']:<11}{'yes' if r['cached'] else 'no':<8}"
+                  f"{'yes' if r['shipped'] else 'no':<8}{r['title']}")
+        return 0
+    zoo.build(args.names or None, quick=q, device=args.device, progress=not args.no_progress, ship=args.ship,
+              log=lambda line: print(line, file=sys.stderr))
+    print(f"manifest: {zoo.manifest_path()}")
+    return 0

@@ -1,0 +1,217 @@
+"""Zoo checkpoints: shipped quick-mode files verified by sha256, the cache (load_or_train), and the manifest.
+
+Two manifests, one format ({"format": 1, "entries": {"quick:NAME" | "full:NAME": record}}):
+  - the build manifest, $VAELAB_CACHE/zoo/manifest.json, written by `zoo build`;
+  - the shipped manifest, vaelab/zoo/shipped/manifest.json, written by `zoo build --quick --ship`.
+A record holds name, mode, config (TrainConfig.to_dict()), cache key, checkpoint file, sha256, metrics
+(evaluate() on the test split), vaelab_version and the training seconds.
+
+A shipped checkpoint is used when its recorded *config* equals the requested one (not its cache key, which
+includes vaelab's version: a version bump alone must not unship it; tests/test_zoo.py retrains shipped configs
+and compares metrics, so a change to training that alters the weights is caught there). It is copied into the
+cache, so every later load_or_train of that config (sweep helpers included) finds it. A sha256 mismatch is
+corruption: a loud ZooWarning, and the entry is retrained into the cache.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+from .._version import __version__
+from ..data import load_dataset, subset
+from ..data.download import sha256_file
+from ..metrics.evaluate import evaluate
+from ..runtime import cache_dir, is_quick, pick_device
+from ..train.cache import load_or_train, cache_path
+from ..train.checkpoint import atomic_write_bytes, write_json
+from ..train.experiment import TrainConfig
+from .catalog import config, entry, members
+from .catalog import names as principal_names
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
+SHIP_DATASETS = ("digits", "synthetic_text")    # offline datasets: nothing to download to use them
+SHIP_LIMIT_BYTES = 5_000_000
+METRIC_KEYS = ("elbo", "iw_nll", "rec", "kl", "mi", "active_units", "ppl", "nll_per_token", "n", "iw_samples")
+FORMAT = 1
+
+
+class ZooWarning(UserWarning):
+    """A shipped zoo checkpoint failed its sha256 check (or is missing) and is being retrained."""
+
+
+def _mode(quick) -> bool:
+    return is_quick() if quick is None else bool(quick)
+
+
+def record_key(name: str, quick: bool) -> str:
+    return f"{'quick' if quick else 'full'}:{name}"
+
+
+def manifest_path(root=None) -> Path:
+    """The build manifest: $VAELAB_CACHE/zoo/manifest.json (or ROOT/zoo/manifest.json)."""
+    return (Path(root) if root is not None else cache_dir()) / "zoo" / "manifest.json"
+
+
+def read_manifest(path) -> dict:
+    """{'format', 'entries'}; a missing file is empty, an unreadable one is empty with a warning."""
+    path = Path(path)
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+            if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("entries"), dict):
+                return data
+            raise ValueError(f"not a zoo manifest (format {FORMAT})")
+        except (ValueError, OSError) as err:
+            warnings.warn(f"zoo manifest {path} is unreadable ({err}); starting a new one", ZooWarning, stacklevel=2)
+    return {"format": FORMAT, "entries": {}}
+
+
+def shipped_record(name: str, cfg: TrainConfig) -> dict | None:
+    """The shipped manifest's record of `name` whose config equals `cfg`, or None (not shipped)."""
+    for rec in read_manifest(SHIPPED_DIR / "manifest.json")["entries"].values():
+        if rec["name"] == name and TrainConfig.from_dict(rec["config"]) == cfg:
+            return rec
+    return None
+
+
+def install_shipped(name: str, cfg: TrainConfig, root=None) -> bool:
+    """Copy the shipped checkpoint of (name, cfg) into the cache when it is shipped and intact; True if copied.
+
+    Nothing happens when the cache already holds cfg. A file whose sha256 differs from the manifest's is
+    corrupt: a ZooWarning says so and the caller's load_or_train retrains the entry."""
+    target = cache_path(cfg, root)
+    rec = None if target.exists() else shipped_record(name, cfg)
+    if rec is None:
+        return False
+    src = SHIPPED_DIR / rec["file"]
+    actual = sha256_file(src) if src.exists() else "missing"
+    if actual != rec["sha256"]:
+        warnings.warn(f"SHIPPED ZOO CHECKPOINT IS CORRUPT: {src} has sha256 {actual}, the manifest says "
+                      f"{rec['sha256']}; retraining {name!r} into the cache instead. Rebuild the shipped files "
+                      f"with `python -m vaelab zoo build --quick --ship`.", ZooWarning, stacklevel=3)
+        return False
+    atomic_write_bytes(target, lambda f: f.write(src.read_bytes()))
+    return True
+
+
+def prefetch(notebook: str | None = None, quick: bool | None = None) -> list[str]:
+    """Copy the shipped checkpoints of a notebook's models (all entries when notebook=None) into the cache,
+    without training anything; returns the names copied. Entries that are not shipped are left alone."""
+    q = _mode(quick)
+    return [n for n in members(quick=q, notebook=notebook) if install_shipped(n, config(n, q))]
+
+
+def load(name: str, quick: bool | None = None, device=None, progress=None):
+    """(model in eval mode, history) of zoo entry `name`: the shipped checkpoint when it matches, else
+    load_or_train (cached; trains on a miss). quick=None means vaelab.runtime.is_quick()."""
+    cfg = config(name, quick)
+    install_shipped(name, cfg)
+    return load_or_train(cfg, device=device, progress=progress)
+
+
+def test_data(name: str, n: int | None = None, quick: bool | None = None):
+    """The test split of the entry's dataset, binarized like its training data; n: a seeded subset."""
+    cfg = config(name, quick)
+    ds = load_dataset(cfg.dataset, "test", binarize=cfg.binarize, seed=cfg.seed)
+    return subset(ds, n, seed=cfg.seed) if n is not None else ds
+
+
+def score(model, name: str, quick: bool | None = None, seed: int = 0) -> dict:
+    """The manifest's metrics: evaluate() on the test split (quick: 500 examples, K=10; full: all, K=100)."""
+    q = _mode(quick)
+    test = test_data(name, 500 if q else None, quick=q)
+    with torch.random.fork_rng(devices=[]):
+        report = evaluate(model, test, iw_samples=10 if q else 100, seed=seed)
+    return {k: report[k] for k in METRIC_KEYS if k in report}
+
+
+def status(quick: bool | None = None, all_members: bool = True) -> list[dict]:
+    """One row per entry of this mode: name, kind, notebooks, cached, shipped (for `zoo list`)."""
+    q = _mode(quick)
+    rows = []
+    for n in (members(quick=q) if all_members else principal_names(quick=q)):
+        e, cfg = entry(n), config(n, q)
+        rows.append({"name": n, "kind": e.kind, "notebooks": ",".join(s[:2] for s in e.notebooks) or "-",
+                     "cached": cache_path(cfg).exists(), "shipped": shipped_record(n, cfg) is not None,
+                     "principal": e.principal, "title": e.title})
+    return rows
+
+
+def _ship(records: list[dict], replace_all: bool) -> int:
+    """Copy built quick checkpoints into SHIPPED_DIR and update its manifest; returns the shipped bytes."""
+    bad = [r["name"] for r in records if r["mode"] != "quick" or r["config"]["dataset"] not in SHIP_DATASETS]
+    if bad:
+        raise ValueError(f"only quick-mode entries on offline datasets {list(SHIP_DATASETS)} can be shipped; "
+                         f"not {bad}")
+    path = SHIPPED_DIR / "manifest.json"
+    man = {"format": FORMAT, "entries": {}} if replace_all else read_manifest(path)
+    for rec in records:
+        src = Path(rec.pop("path"))
+        rec["file"] = rec["name"].replace("/", "__") + ".pt"
+        atomic_write_bytes(SHIPPED_DIR / rec["file"], lambda f, s=src: f.write(s.read_bytes()))
+        (SHIPPED_DIR / rec["file"]).chmod(0o644)        # repository files, not private temp files
+        man["entries"][record_key(rec["name"], True)] = rec
+    keep = {r["file"] for r in man["entries"].values()} | {"manifest.json"}
+    for stale in SHIPPED_DIR.glob("*.pt"):
+        if stale.name not in keep:
+            stale.unlink()
+    write_json(path, man)
+    path.chmod(0o644)
+    total = sum((SHIPPED_DIR / r["file"]).stat().st_size for r in man["entries"].values())
+    if total > SHIP_LIMIT_BYTES:
+        warnings.warn(f"shipped zoo checkpoints total {total / 1e6:.1f} MB, over the {SHIP_LIMIT_BYTES / 1e6:g} MB "
+                      f"the repository allows; ship fewer entries", ZooWarning, stacklevel=2)
+    return total
+
+
+def build(names=None, quick: bool | None = None, device=None, progress=None, ship: bool = False,
+          log=None) -> list[dict]:
+    """Build (load_or_train) each named entry, default every member of the mode, and record it in the
+    build manifest. Metrics are recomputed only for a checkpoint whose sha256 the manifests do not know.
+
+    ship=True (quick mode only) trains each entry from scratch in a fresh temporary cache (never from the
+    cache or the shipped files, so a stale file cannot be re-shipped), copies the result into the cache and
+    into vaelab/zoo/shipped/. With names=None it ships the principal models (`names(quick=True)`) and
+    replaces the whole shipped set; with names it adds or updates those entries."""
+    q = _mode(quick)
+    if ship and not q:
+        raise ValueError("ship=True needs quick mode: only quick-mode checkpoints are shipped")
+    todo = (principal_names(quick=q) if ship else members(quick=q)) if names is None else [entry(n).name for n in names]
+    for n in todo:
+        config(n, q)                                    # a missing mode fails before anything trains
+    dev = pick_device(device)
+    mpath = manifest_path()
+    man = read_manifest(mpath)
+    records = []
+    for n in todo:
+        cfg = config(n, q)
+        shipped = False if ship else install_shipped(n, cfg)
+        t0 = time.perf_counter()
+        if ship:
+            with tempfile.TemporaryDirectory() as fresh:
+                model, history = load_or_train(cfg, device=dev, progress=progress, root=fresh)
+                atomic_write_bytes(cache_path(cfg), lambda f: f.write(cache_path(cfg, fresh).read_bytes()))
+        else:
+            model, history = load_or_train(cfg, device=dev, progress=progress)
+        seconds = time.perf_counter() - t0
+        path = cache_path(cfg)
+        sha = sha256_file(path)
+        old = man["entries"].get(record_key(n, q)) or shipped_record(n, cfg) or {}
+        metrics = old["metrics"] if old.get("sha256") == sha else score(model, n, q)
+        rec = {"name": n, "mode": "quick" if q else "full", "config": cfg.to_dict(), "key": cfg.key(),
+               "sha256": sha, "bytes": path.stat().st_size, "metrics": metrics, "vaelab_version": __version__,
+               "epochs_trained": len(history), "seconds": round(seconds, 2), "from_shipped": shipped}
+        man["entries"][record_key(n, q)] = {**rec, "checkpoint": str(path)}
+        write_json(mpath, man)                          # after each entry: an interrupted build keeps its work
+        records.append({**rec, "path": str(path)})
+        if log:
+            log(f"{n:<34} {'shipped' if shipped else 'built':<8} {seconds:7.1f} s  elbo {metrics['elbo']:9.3f}")
+    if ship:
+        _ship([{k: v for k, v in r.items() if k not in ("from_shipped", "seconds")} for r in records],
+              replace_all=names is None)
+    return records
