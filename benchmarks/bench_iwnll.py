@@ -30,17 +30,12 @@ import torch
 import vaelab
 from vaelab.data import load_dataset, subset
 from vaelab.metrics import iw_log_px
-from vaelab.metrics.likelihood import CHUNK_ELEMENTS
+from vaelab.metrics.likelihood import samples_per_chunk
 from vaelab.models.distributions import standard_normal_log_prob
 
 from _common import PeakMemory, add_common_args, apply_threads, emit, record, timed
 
 PRECISIONS = ("fp32", "tf32", "bf16")
-
-
-def chunk_size(k: int, batch: int, x: torch.Tensor) -> int:
-    """The samples per chunk iw_log_px picks on its own for full batches of this data (passed explicitly)."""
-    return max(1, min(k, CHUNK_ELEMENTS // (batch * max(1, x[0].numel()))))
 
 
 def noise_tape(n: int, k: int, d: int, batch_size: int, chunk: int, seed: int, device, dtype=torch.float32):
@@ -120,7 +115,7 @@ def main(argv=None) -> dict:
     n, d = x.shape[0], model.config["latent_dim"]
     rows, notes = [], []
     for k in args.k:
-        chunk = args.chunk or chunk_size(k, min(args.batch_size, n), x)
+        chunk = args.chunk or samples_per_chunk(model, x[:args.batch_size], k)
         batched, fp32 = {}, None
         for prec in ["fp32"] + [q for q in args.precision if q != "fp32"]:
             iw_log_px(model, x[:min(n, 8)], min(k, 64), batch_size=args.batch_size)          # warm-up

@@ -348,9 +348,7 @@ else:
 # At quick-mode size (2000 short sentences, 10 epochs, a 64-unit LSTM, $K=5$) we reproduce only the second half:
 # SA-VAE's $-\log p(x)$ matches the VAE's (within a few hundredths of a nat), and its encoder is trained *for*
 # the refinement: its test-time refinement gain is the largest of the five modes. (That gain varies a lot with
-# the seed: 0.01 to 0.18 nats for seeds 0 to 2, against at most 0.006 for the other modes.) **All five modes collapse here** (KL and MI are a few hundredths of
-# a nat, no active units), SA-VAE included, so the KL claim is *not* reproduced at this size; try the full-size
-# settings (`QUICK = False`: 10000 sentences, 40 epochs, $K=20$) or the CLI, e.g.
+# the seed: 0.01 to 0.18 nats for seeds 0 to 2, against at most 0.006 for the other modes.) **All five modes collapse here** (KL and MI are a few hundredths of a nat, no active units), SA-VAE included, so the KL claim is *not* reproduced on this data. A run five times larger with twice the refinement does not change that: with 10000 sentences, 20 epochs, $K=10$ and step size 1.0, SA-VAE still ends at KL 0.012 nats and $-\log p(x)$ = 16.70, the VAE's value (16.70). The reason is the data. In this synthetic language the global factors (topic and sentiment, at most $\log 8 \approx 2.1$ nats) can be read off the first words, which the LSTM does for free; coding them in $z$ saves about as many nats of reconstruction as it costs in KL, and any inference gap tips the balance to collapse. Forcing $z$ on with free bits ($\lambda = 0.25$, quick size) shows it: KL 0.24 nats and 6 active units, but $-\log p(x)$ = 17.34 against 17.27 for the collapsed VAE. Here collapse is the better optimum, not an inference failure. In the paper's setting (long Yahoo documents, whose topic a recurrent decoder does not carry for free) $z$ pays for itself, and there better inference lets the model use it. Try it yourself with the full-size settings (`QUICK = False`: 10000 sentences, 40 epochs, $K=20$) or the CLI, e.g.
 # `python -m vaelab train --dataset synthetic_text --model lstm --objective savae --svi-steps 20 --svi-lr 0.5 --hvp fd --kl-warmup 10 ...`.
 # In full mode the cell above adds the same table for binary images with the PixelCNN decoder (binarized
 # MNIST when downloaded, else the 8×8 digits); it is not run in quick mode and carries no checked claim.
@@ -378,11 +376,10 @@ display(pd.DataFrame(cost).set_index("label")[["seconds", "time_x_vae", "peak_kb
 plots.cost_bars(cost)
 
 # %%
-# The claims, checked: every refinement mode costs several VAE steps; the end-to-end backward costs more time
-# than refining without it; the exact backend holds more memory than the finite-difference one.
+# The claim checked here: the exact backend holds more memory than the finite-difference one (it keeps the unrolled
+# graph of all K steps). The times are shown, not asserted: they depend on what else the machine is doing.
 by = {r["label"]: r for r in cost}
 svi_row, fd_row, ex_row = by[f"vae+svi K={SVI_STEPS}"], by[f"savae K={SVI_STEPS} (fd)"], by[f"savae K={SVI_STEPS} (exact)"]
-assert svi_row["time_x_vae"] > 2 and fd_row["seconds"] > svi_row["seconds"]
 assert ex_row["peak_kb"] > fd_row["peak_kb"]
 print(f"checked: vae+svi {svi_row['time_x_vae']:.1f}x, SA-VAE fd {fd_row['time_x_vae']:.1f}x, exact "
       f"{ex_row['time_x_vae']:.1f}x the VAE's time; memory exact/fd = {ex_row['peak_kb'] / max(fd_row['peak_kb'], 1):.1f}")
@@ -395,6 +392,7 @@ print(f"checked: vae+svi {svi_row['time_x_vae']:.1f}x, SA-VAE fd {fd_row['time_x
 # - SA-VAE trains encoder and decoder on the refined ELBO, through the steps: its gradients contain
 #   Hessian-vector products (exact by autograd, or by finite differences as in the paper's Algorithm 1).
 # - Trained that way the encoder learns where the refinement should start. At quick-mode size the likelihood
-#   matches the VAE's; keeping the latent alive, the paper's main finding, needs the full-size run.
+#   matches the VAE's. Keeping the latent alive, the paper's main finding, is not reproduced on this synthetic
+#   language, where $z$ does not pay for itself (section 3).
 # - Each refinement step costs a decoder forward and backward: $K$ steps cost roughly $K$ VAE steps, and the
 #   end-to-end backward adds about twice that again.
