@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import math
-from contextlib import contextmanager
 
 import torch
 
@@ -31,11 +30,11 @@ import vaelab
 from vaelab.data import load_dataset, subset
 from vaelab.metrics import iw_log_px
 from vaelab.metrics.likelihood import samples_per_chunk
+from vaelab.runtime import PRECISIONS
 from vaelab.models.distributions import standard_normal_log_prob
 
 from _common import PeakMemory, add_common_args, apply_threads, emit, record, timed
 
-PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 def noise_tape(n: int, k: int, d: int, batch_size: int, chunk: int, seed: int, device, dtype=torch.float32):
@@ -62,22 +61,6 @@ def per_example_log_px(model, x: torch.Tensor, k: int, eps: torch.Tensor | None 
         log_w = model.decode(z).log_prob(xi) + standard_normal_log_prob(z) - q.log_prob(z)
         out.append(torch.logsumexp(log_w, 0) - math.log(k))
     return torch.cat(out)
-
-
-@contextmanager
-def precision(name: str, device: torch.device):
-    if name == "bf16":
-        with torch.autocast(device.type, dtype=torch.bfloat16):
-            yield
-    elif name == "tf32":
-        before = torch.get_float32_matmul_precision()
-        torch.set_float32_matmul_precision("high")
-        try:
-            yield
-        finally:
-            torch.set_float32_matmul_precision(before)
-    else:
-        yield
 
 
 def trained_model(name: str, epochs: int, train_size: int | None, device):
@@ -119,9 +102,9 @@ def main(argv=None) -> dict:
         batched, fp32 = {}, None
         for prec in ["fp32"] + [q for q in args.precision if q != "fp32"]:
             iw_log_px(model, x[:min(n, 8)], min(k, 64), batch_size=args.batch_size)          # warm-up
-            with PeakMemory(device) as mem, precision(prec, device):
+            with PeakMemory(device) as mem:
                 lp, s = timed(iw_log_px, device, model, x, k, batch_size=args.batch_size, chunk=chunk,
-                              generator_seed=args.seed)
+                              generator_seed=args.seed, precision=prec)
             batched[prec] = lp.float()
             row = {"K": k, "n": n, "precision": prec, "batched_s": s, "images_per_s": n / s,
                    "batched_s_per_10k": s * 10000 / n, "batched_peak_mb": mem.mb, "nll": float(-lp.float().mean())}

@@ -1,4 +1,5 @@
 """Ground-truth models shared by the tests."""
+import base64
 import math
 
 import torch
@@ -57,3 +58,15 @@ def ppca_posterior(x, W, b, s2):
     """The exact posterior of the PPCA model: mean (N, d) and covariance (d, d)."""
     M = W.T @ W + s2 * torch.eye(W.shape[1])
     return torch.linalg.solve(M, W.T @ (x - b).T).T, s2 * torch.linalg.inv(M)
+
+
+# -- widgets: what an explorer shows in its one Output ----------------------------------------------------------
+def shown(w):
+    (out,) = w.output.outputs
+    return out
+
+
+def png(w) -> bytes:
+    out = shown(w)
+    assert out["output_type"] == "display_data", out
+    return base64.b64decode(out["data"]["image/png"])

@@ -66,3 +66,25 @@ def test_the_reference_and_iw_log_px_approach_exact_log_px(bench):
     assert (batched - exact).abs().max() < 0.02
     # and both are lower bounds in expectation: with K = 1 (the ELBO) the mean falls visibly below the truth
     assert float((iw_log_px(model, x, 1, generator_seed=5) - exact).mean()) < -0.01
+
+
+@pytest.mark.parametrize("name", ["vae-digits-8d", "remedy-pixelcnn/none"])
+def test_bf16_autocast_moves_the_iw_nll_by_less_than_five_hundredths_of_a_nat(name):
+    from vaelab import zoo
+
+    model, _ = zoo.load(name, quick=True, device="cpu")
+    x = zoo.test_data(name, n=100, quick=True).x
+    fp32 = iw_log_px(model, x, 200, generator_seed=0)
+    bf16 = iw_log_px(model, x, 200, generator_seed=0, precision="bf16")
+    assert bf16.dtype == torch.float32
+    assert not torch.equal(fp32, bf16)             # the autocast did change the arithmetic ...
+    assert abs(float(fp32.mean() - bf16.mean())) < 0.05   # ... but not the estimate, at the tolerance
+
+
+def test_iw_log_px_keeps_float64_and_rejects_an_unknown_precision():
+    torch.manual_seed(0)
+    model = build_model("mlp", (5,), 2, hidden=(8,), likelihood="gaussian").double()
+    x = torch.randn(4, 5, dtype=torch.float64)
+    assert iw_log_px(model, x, 10).dtype == torch.float64
+    with pytest.raises(ValueError, match=r"precision='fp64' is not one of \('fp32', 'tf32', 'bf16'\)"):
+        iw_log_px(model, x, 10, precision="fp64")

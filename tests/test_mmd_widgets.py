@@ -1,26 +1,15 @@
 """MMD widgets and plots: set a control, check what was redrawn; plots take data and return figures."""
-import base64
 
 import pytest
 import torch
 
+from helpers import png, shown
 from vaelab import plots
 from vaelab.metrics import two_sample_demo
 from vaelab.metrics.latent_paths import decode_mean, prior_codes
 from vaelab.models import build_model
 from vaelab.objectives import kernel_matrix, mmd
 from vaelab.widgets import LambdaSweepExplorer, TwoSampleExplorer
-
-
-def shown(w):
-    (out,) = w.output.outputs
-    return out
-
-
-def png(w) -> bytes:
-    out = shown(w)
-    assert out["output_type"] == "display_data", out
-    return base64.b64decode(out["data"]["image/png"])
 
 
 def test_two_sample_explorer_redraws_with_the_chosen_settings():

@@ -1,12 +1,12 @@
 """The widget kit and the latent-space explorers of notebook 06, wired up in plain pytest: set a control's
 value, check what was redrawn against what the model itself computes for that code."""
-import base64
 
 import pytest
 import torch
 from matplotlib.backend_bases import MouseEvent
 from matplotlib.figure import Figure
 
+from helpers import png, shown
 from vaelab.data import load_dataset, subset, synthetic_text, vocabulary_of
 from vaelab.metrics import prior_codes
 from vaelab.models import build_model
@@ -40,17 +40,6 @@ def text():
     ds = synthetic_text("test", n=30)
     torch.manual_seed(0)
     return build_model("lstm", ds.meta["shape"], 4, hidden=(16,), vocab_size=ds.meta["vocab_size"]).eval(), ds
-
-
-def shown(w):
-    (out,) = w.output.outputs
-    return out
-
-
-def png(w) -> bytes:
-    out = shown(w)
-    assert out["output_type"] == "display_data", out
-    return base64.b64decode(out["data"]["image/png"])
 
 
 def test_decode_sliders_are_the_top_kl_dims_and_decode_their_z(digits):

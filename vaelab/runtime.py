@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import random
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +73,26 @@ def cache_dir() -> Path:
         return Path(env).expanduser()
     from platformdirs import user_cache_dir
     return Path(user_cache_dir("vaelab"))
+
+
+PRECISIONS = ("fp32", "tf32", "bf16")
+
+
+@contextmanager
+def precision(name: str, device: str | torch.device = "cpu"):
+    """Arithmetic inside the block: 'fp32' (as written), 'tf32' (float32 matmuls may use TF32 / bf16x3 where the
+    hardware has them) or 'bf16' (autocast to bfloat16 on `device`'s type). For evaluation, not for training."""
+    if name not in PRECISIONS:
+        raise ValueError(f"precision={name!r} is not one of {PRECISIONS}")
+    if name == "bf16":
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
+            yield
+    elif name == "tf32":
+        before = torch.get_float32_matmul_precision()
+        torch.set_float32_matmul_precision("high")
+        try:
+            yield
+        finally:
+            torch.set_float32_matmul_precision(before)
+    else:
+        yield

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 
-
 def add_parser(sub) -> None:
     e = sub.add_parser("eval", help="evaluate DIR/checkpoint.pt on a split")
     e.add_argument("dir")
@@ -11,6 +10,9 @@ def add_parser(sub) -> None:
     e.add_argument("--batch-size", type=int, default=500)
     e.add_argument("--points", type=int, default=None, help="evaluate a seeded subset of this many examples")
     e.add_argument("--device", default="auto")
+    e.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16"],
+                   help="arithmetic of the -log p(x) estimate: bf16 autocast is 2-3x faster on recent CPUs and GPUs "
+                        "and moves it by < 0.05 nats (benchmarks/bench_iwnll.py)")
     e.add_argument("--json", action="store_true",
                    help="one JSON object: elbo, iw_nll (positive nats), rec, kl, mi, active_units, n, ...")
     e.set_defaults(func=run)
@@ -21,7 +23,8 @@ def run(args) -> int:
     from ._run import load_run, print_report
 
     model, cfg, ds = load_run(args, "eval")
-    result = evaluate(model, ds, iw_samples=args.iw_samples, batch_size=args.batch_size)
+    result = evaluate(model, ds, iw_samples=args.iw_samples, batch_size=args.batch_size,
+                      precision=args.precision)
     result.update(split=args.split, dataset=cfg["dataset"])
     print_report(result, args.json)
     return 0
