@@ -276,7 +276,7 @@ fig_pair = []
 for name, (m, data) in pair.items():
     mu_m, logvar_m = metrics.encode_all(m, data.x.to(m.device))
     proj = metrics.latent_map(mu_m)["projection"]
-    ell = list(zip(*metrics.project_gaussian(mu_m[:3], logvar_m[:3].exp(), proj)))
+    ell = list(zip(*metrics.project_gaussian(mu_m[:3], logvar_m[:3], proj)))
     fig_pair.append(plots.map_view(mu_m, map_labels(data), highlight=[0, 1, 2], ellipses=ell,
                                    title=f"{name}: q(z|x) of examples 0-2", width=9))
 display(*fig_pair)

@@ -64,10 +64,10 @@ def unproject(points, projection: dict) -> torch.Tensor:
     return projection["mean"] + p @ projection["components"]
 
 
-def project_gaussian(mu, var, projection: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """A diagonal Gaussian N(mu, diag var) (each (N, d) or (d,)) seen on a linear map: the law of
-    C (z - m) is N(C (mu - m), C diag(var) C^T). Returns means (N, 2) and covariances (N, 2, 2)."""
-    var = torch.as_tensor(var, dtype=torch.float32).cpu()
+def project_gaussian(mu, logvar, projection: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """A diagonal Gaussian N(mu, diag exp(logvar)) (each (N, d) or (d,), the encoder's outputs) seen on a linear
+    map: the law of C (z - m) is N(C (mu - m), C diag(var) C^T). Returns means (N, 2) and covariances (N, 2, 2)."""
+    var = torch.as_tensor(logvar, dtype=torch.float32).cpu().exp()
     var = var[None] if var.dim() == 1 else var
     c = projection["components"]
     return project(mu, projection), torch.einsum("id,nd,jd->nij", c, var, c)

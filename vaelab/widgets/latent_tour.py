@@ -161,7 +161,7 @@ class MapExplorer(ModelExplorer):
         proj = self.map["projection"]
         if not idx or proj is None:
             return []
-        means, covs = project_gaussian(self.mu[idx], self.logvar[idx].exp(), proj)
+        means, covs = project_gaussian(self.mu[idx], self.logvar[idx], proj)
         return list(zip(means, covs))
 
     def draw(self):
