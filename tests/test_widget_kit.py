@@ -137,6 +137,43 @@ def test_click_to_decode_handler(digits):
     torch.testing.assert_close(w.last_data["items"], decoded(model, w.last_data["z"]))
 
 
+def test_click_to_decode_through_a_live_ipympl_canvas(digits):
+    """The path a browser click takes: the front-end's JSON message -> ipympl's Canvas -> matplotlib's
+    MouseEvent -> the explorer's handler. Messages are what jupyter-matplotlib sends (y from the top, button 0)."""
+    model = image_model(d=2)
+    w = MapExplorer(model, digits)
+    fig = w.enable_clicks()
+    canvas = fig.canvas
+    assert type(canvas).__module__.startswith("ipympl") and canvas in w.ui.children   # shown in the explorer
+    ax = fig.axes[0]
+    canvas.draw()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    target = (x0 + 0.7 * (x1 - x0), y0 + 0.25 * (y1 - y0))
+    px, py = ax.transData.transform(target)
+    height = canvas.get_renderer().height
+    canvas._handle_message(canvas, {"type": "button_press", "x": px, "y": height - py, "button": 0, "buttons": 1,
+                                    "modifiers": [], "guiEvent": None}, [])
+    torch.testing.assert_close(w.last_data["z"], torch.tensor(target, dtype=torch.float32), atol=1e-4, rtol=0)
+    torch.testing.assert_close(w.last_data["items"], decoded(model, w.last_data["z"]))
+    assert (w.u.value, w.v.value) == pytest.approx(target, abs=1e-4)             # the sliders follow the click
+    outside = {"type": "button_press", "x": 1, "y": 1, "button": 0, "buttons": 1, "modifiers": [], "guiEvent": None}
+    before = w.last_data["z"].clone()
+    canvas._handle_message(canvas, outside, [])                                   # off the axes: nothing moves
+    torch.testing.assert_close(w.last_data["z"], before)
+    # a new model: the live map is redrawn from its codes, and a click decodes with the new decoder
+    other = image_model(d=2, seed=1)
+    w.set_model(other, digits)
+    ax = fig.axes[0]
+    assert len(fig.axes) == 1
+    drawn = torch.tensor(ax.collections[0].get_offsets().data, dtype=torch.float32)
+    torch.testing.assert_close(drawn, means(other, digits.x), atol=1e-5, rtol=0)
+    canvas.draw()
+    px, py = ax.transData.transform(target)
+    canvas._handle_message(canvas, {"type": "button_press", "x": px, "y": height - py, "button": 0, "buttons": 1,
+                                    "modifiers": [], "guiEvent": None}, [])
+    torch.testing.assert_close(w.last_data["items"], decoded(other, torch.tensor([target], dtype=torch.float32)))
+
+
 def test_traversal_path_neighbours_and_samples(digits):
     model = image_model(d=3)
     mu = means(model, digits.x)

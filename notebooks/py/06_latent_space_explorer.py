@@ -47,7 +47,7 @@ import vaelab
 from vaelab import metrics, plots, widgets, zoo
 from vaelab.data import vocabulary_of
 from vaelab.runtime import is_quick
-from vaelab.widgets import ipympl_active, ipympl_available, map_labels
+from vaelab.widgets import ipympl_available, map_labels
 
 # %% tags=["parameters"]
 QUICK = is_quick()                    # VAELAB_QUICK=1 or CI set -> the zoo's quick-mode models, fewer sentences
@@ -106,17 +106,15 @@ picker.link(map_explorer)
 map_explorer
 
 # %% [markdown]
-# **Click to decode.** With the interactive matplotlib backend (`pip install ipympl`, then
-# `%matplotlib widget` and re-run the cell above), the next cell adds a live map: a click on it moves the
-# cross there. Without ipympl the sliders above do the same job (and are what runs headless and in CI).
+# **Click to decode.** With ipympl installed (`make lab` installs it; else `pip install ipympl` and restart JupyterLab), the next cell adds a live map to the explorer: a click on it moves the cross there and decodes that point. It draws on its own interactive canvas, so the rest of the notebook keeps its ordinary figures. Without ipympl the map x / map y sliders above do the same job.
 
 # %%
-if ipympl_active():
+if ipympl_available():
     map_explorer.enable_clicks()
-    print("click-to-decode is on: click the live map")
+    print("click-to-decode is on: click the live map below the sliders")
+    display(map_explorer)
 else:
-    print("ipympl backend not active" + (" (ipympl is installed: run %matplotlib widget)" if ipympl_available()
-                                         else " (not installed)") + ": use the map x / map y sliders above")
+    print("ipympl is not installed: use the map x / map y sliders above")
 
 # %% [markdown]
 # ### Exercise 1 · nearest neighbours by hand  *(your turn)*

@@ -9,7 +9,7 @@ from .posterior import PosteriorExplorer, posterior_explorer
 from .collapse import CollapseExplorer, collapse_explorer
 from .savae import RefinementPathExplorer, refinement_path_explorer
 from .kit import ExamplePicker, LatentSliders, ModelExplorer, ModelPicker, map_labels
-from .latent_tour import DecodeExplorer, MapExplorer, ipympl_active, ipympl_available
+from .latent_tour import DecodeExplorer, MapExplorer, interactive_figure, ipympl_active, ipympl_available
 from .latent_walks import CompareExplorer, NeighbourExplorer, PathExplorer, SampleExplorer, TraversalExplorer
 
 __all__ = ["Explorer", "ClickCounterDemo", "DecoderExplorer", "InterpolationExplorer", "decoder_explorer",
@@ -18,5 +18,5 @@ __all__ = ["Explorer", "ClickCounterDemo", "DecoderExplorer", "InterpolationExpl
            "LambdaSweepExplorer", "TwoSampleExplorer", "lambda_sweep_explorer", "two_sample_explorer",
            "CollapseExplorer", "collapse_explorer", "RefinementPathExplorer", "refinement_path_explorer",
            "ExamplePicker", "LatentSliders", "ModelExplorer", "ModelPicker", "map_labels", "DecodeExplorer", "MapExplorer",
-           "ipympl_active", "ipympl_available", "CompareExplorer", "NeighbourExplorer", "PathExplorer",
+           "interactive_figure", "ipympl_active", "ipympl_available", "CompareExplorer", "NeighbourExplorer", "PathExplorer",
            "SampleExplorer", "TraversalExplorer"]

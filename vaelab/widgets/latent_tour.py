@@ -2,8 +2,8 @@
 
 MapExplorer: the test set's encoder means on a 2-D map (the latent itself, PCA or t-SNE), the chosen example
 ringed, posterior ellipses of selected examples, and what the decoder draws at a point of the map. The point
-is chosen with two map sliders (the fallback that always works, headless included) or, with the ipympl
-backend, by clicking the map (enable_clicks()).
+is chosen with two map sliders (the fallback that always works, headless included) or, when ipympl is
+installed, by clicking a live map (enable_clicks(): an ipympl canvas widget; no backend switch needed).
 DecodeExplorer: sliders for the top-k latent dimensions by KL, starting from an example's code.
 """
 from __future__ import annotations
@@ -22,6 +22,20 @@ from .kit import WIDE, ExamplePicker, LatentSliders, ModelExplorer, check_index
 def ipympl_available() -> bool:
     """True when ipympl is installed (click-to-decode needs its interactive canvas)."""
     return importlib.util.find_spec("ipympl") is not None
+
+
+def interactive_figure(figsize=(7, 5.5)):
+    """A matplotlib Figure on an ipympl canvas (a DOMWidget that forwards browser clicks), whatever the
+    current backend is. Raises a clear error when ipympl is not installed."""
+    if not ipympl_available():
+        raise ModuleNotFoundError("click-to-decode needs ipympl (pip install ipympl, then restart JupyterLab); "
+                                  "the map x / map y sliders do the same without it")
+    from ipympl.backend_nbagg import Canvas, FigureManager
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize)
+    FigureManager(Canvas(figure), 0)       # the manager routes the front-end's messages (clicks) to the canvas
+    return figure
 
 
 def ipympl_active() -> bool:
@@ -100,9 +114,11 @@ class MapExplorer(ModelExplorer):
     def _new_map(self, change=None) -> None:
         with self.hold():
             self._fit_sliders()
+        self._draw_click_map()
         self._to_example()
 
     def after_rebind(self) -> None:
+        self._draw_click_map()
         self._to_example()
 
     def _to_example(self, change=None) -> None:
@@ -135,24 +151,33 @@ class MapExplorer(ModelExplorer):
             self.goto(event.xdata, event.ydata)
 
     def enable_clicks(self, figure=None):
-        """Show a live map whose clicks decode (needs an interactive backend such as ipympl). Returns the
-        figure. `figure`: draw into this one instead of a new pyplot figure (tests pass an Agg figure)."""
+        """Add a live map whose clicks decode to the explorer's UI, on an ipympl canvas (interactive_figure()).
+        Returns the figure. `figure`: draw into this one instead (tests pass an Agg figure). The live map is
+        redrawn when the map method or the model changes."""
         if figure is None:
-            import matplotlib.pyplot as plt
+            figure = interactive_figure()
+        if self.click_figure is not None:
+            self.click_figure.canvas.mpl_disconnect(self._click_cid)
+        self.click_figure = figure
+        self._click_cid = figure.canvas.mpl_connect("button_press_event", self.on_click)
+        self._draw_click_map()
+        if isinstance(figure.canvas, widgets.DOMWidget) and figure.canvas not in self.ui.children:
+            self.ui.children = (*self.ui.children[:-1], figure.canvas, self.output)
+        return figure
 
-            figure = plt.figure(figsize=(7, 5.5))
+    def _draw_click_map(self) -> None:
+        figure = self.click_figure
+        if figure is None:
+            return
         figure.clear()
         ax = figure.subplots()
         m = self.map
         plots.draw_map(ax, m["points"], self.labels, m["axes"], title="click to decode", legend=False,
                        point_size=10)
-        self._click_axes, self.click_figure = ax, figure
-        figure.canvas.mpl_connect("button_press_event", self.on_click)
-        if isinstance(figure.canvas, widgets.DOMWidget):
-            self.ui.children = (*self.ui.children[:-1], figure.canvas, self.output)
-        return figure
+        self._click_axes = ax
+        figure.canvas.draw_idle()
 
-    _click_axes = None
+    _click_axes = _click_cid = None
 
     # -- drawing ----------------------------------------------------------------------------------------------
     def ellipses(self) -> list:
