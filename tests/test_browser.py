@@ -3,7 +3,8 @@
 Executing notebooks headless (test_notebooks.py) cannot see a missing or mismatched widget front-end;
 this test can. It starts JupyterLab on localhost with a temporary settings/config/workspace directory
 and a token, opens copies of the notebooks (so the repository's notebooks never gain outputs), runs all
-cells in the browser, changes a control, and asserts that the widget's rendered image changed.
+cells in the browser, changes a control (a button, a slider, a click on notebook 06's live ipympl map), and
+asserts that the widget's rendered image changed.
 
 Chromium is Debian's (`apt-get install chromium`, done by .ci/run); Playwright drives it through
 `executable_path` and never downloads a browser. Without either, the test skips and says why.
@@ -110,13 +111,16 @@ def _run_all(page, base: str, notebook: str):
         if time.time() > deadline:
             pytest.fail(f"{notebook}: the kernel never became idle")
         page.wait_for_timeout(500)
-    # "Run All Cells" is a no-op until the session is fully connected: click until some cell starts.
-    started = "() => [...document.querySelectorAll('%s .jp-CodeCell .jp-InputPrompt')].some(p => /\\[[*\\d]/.test(p.textContent))" % PANEL
+    # "Run All Cells" is a no-op until the session is fully connected, and a click that lands while a dialog or
+    # the menu is still moving can run only the selected cell: click until *every* code cell is queued or run.
+    started = "() => [...document.querySelectorAll('%s .jp-CodeCell .jp-InputPrompt')].every(p => /\\[[*\\d]/.test(p.textContent))" % PANEL
     for _ in range(10):
+        if dialog.is_visible():                      # the kernel dialog can also come after "idle"
+            dialog.locator("button", has_text="Select").click()
         page.keyboard.press("Escape")
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
         try:
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=5_000)
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click(timeout=5_000)
             page.wait_for_function(started, timeout=5_000)
             break
         except sync_timeout():
@@ -195,6 +199,20 @@ def test_widgets_render_and_respond_in_jupyterlab(lab, browser):
         _wait_changed(cell, before, "notebook 01, slider z1")
         assert "2.5" in readout.inner_text()
         _shot(page, "01_after_slider.png")
+
+        # notebook 06: click-to-decode on the live ipympl map (jupyter-matplotlib front-end -> kernel -> decoder)
+        _run_all(page, lab, "06_latent_space_explorer.ipynb")
+        panel = page.locator(PANEL)
+        live = panel.locator(".jupyter-matplotlib-canvas-div").first
+        live.wait_for(timeout=30_000)
+        live.scroll_into_view_if_needed()
+        cell = panel.locator(".jp-Cell", has=page.locator(".jupyter-matplotlib-canvas-div"))
+        before = _widget_image(cell)
+        _shot(page, "06_before_click.png")
+        box = live.bounding_box()
+        live.click(position={"x": 0.62 * box["width"], "y": 0.38 * box["height"]})      # inside the axes
+        _wait_changed(cell, before, "notebook 06, a click on the live map")
+        _shot(page, "06_after_click.png")
     except BaseException:
         _shot(page, "failure.png")
         raise

@@ -34,7 +34,9 @@ def interactive_figure(figsize=(7, 5.5)):
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=figsize)
-    FigureManager(Canvas(figure), 0)       # the manager routes the front-end's messages (clicks) to the canvas
+    canvas = Canvas(figure)
+    canvas.header_visible = False          # no "Figure 0" title bar; the footer shows the pointer's coordinates
+    FigureManager(canvas, 0)               # the manager routes the front-end's messages (clicks) to the canvas
     return figure
 
 
