@@ -85,7 +85,7 @@ def test_shipped_set_is_small_intact_and_quick():
         assert sha256_file(SHIPPED / rec["file"]) == rec["sha256"]
         total += (SHIPPED / rec["file"]).stat().st_size
     assert total < store.SHIP_LIMIT_BYTES
-    assert sorted(r["name"] for r in man.values()) == zoo.names(quick=True)
+    assert sorted(r["name"] for r in man.values()) == zoo.shipped_names()
 
 
 @pytest.mark.parametrize("name", ["vae-digits-2d", "beta-vae-digits/beta=4"])
@@ -218,7 +218,8 @@ def notebook_trainings(stem, P):
             svi_clip=P["SVI_CLIP"], hvp=P["HVP"])
         for mode in ("elbo", "svi", "vae+svi", "vae+svi+kl", "savae"):
             load_or_train(replace(text_base, objective=mode))
-        assert not P["IMAGES"]                            # quick mode: no image modes
+        for mode in ("elbo", "svi", "vae+svi", "vae+svi+kl", "savae"):
+            load_or_train(replace(P["IMG_BASE"], objective=mode))
 
 
 NOTEBOOK_STEMS = ["01_elbo_and_latent_space", "02_posterior_collapse", "03_amortization_gap", "04_mmd_infovae",

@@ -30,7 +30,7 @@ from ..runtime import cache_dir, is_quick, pick_device
 from ..train.cache import load_or_train, cache_path
 from ..train.checkpoint import atomic_write_bytes, write_json
 from ..train.experiment import TrainConfig
-from .catalog import config, entry, members
+from .catalog import config, entry, members, shipped_names
 from .catalog import names as principal_names
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
@@ -176,12 +176,12 @@ def build(names=None, quick: bool | None = None, device=None, progress=None, shi
 
     ship=True (quick mode only) trains each entry from scratch in a fresh temporary cache (never from the
     cache or the shipped files, so a stale file cannot be re-shipped), copies the result into the cache and
-    into vaelab/zoo/shipped/. With names=None it ships the principal models (`names(quick=True)`) and
-    replaces the whole shipped set; with names it adds or updates those entries."""
+    into vaelab/zoo/shipped/. With names=None it ships `shipped_names()` (the principal models and notebook 05's
+    image modes) and replaces the whole shipped set; with names it adds or updates those entries."""
     q = _mode(quick)
     if ship and not q:
         raise ValueError("ship=True needs quick mode: only quick-mode checkpoints are shipped")
-    todo = (principal_names(quick=q) if ship else members(quick=q)) if names is None else [entry(n).name for n in names]
+    todo = (shipped_names(q) if ship else members(quick=q)) if names is None else [entry(n).name for n in names]
     for n in todo:
         config(n, q)                                    # a missing mode fails before anything trains
     dev = pick_device(device)
