@@ -96,7 +96,9 @@ print(f"device {device}; dataset {DATASET}; {len(test)} test points; a 2-D VAE t
 # + \underbrace{\text{ELBO}[q^*] - \text{ELBO}[q]}_{\text{amortization gap}}$$
 #
 # First, the gaps of every test point in this 2-D model, so that we can go looking for an odd posterior.
-# These per-example optimisations take a few seconds per model, so the notebook wraps them in `vaelab.memo`: each result is kept in the cache under the model's weights, the test points, the settings and the vaelab code, and a second run of the notebook loads it instead of recomputing it.
+# These per-example optimisations take a few seconds per model, so the notebook wraps them in `vaelab.memo`:
+# each result is kept in the cache under the model's weights, the test points, the settings and the vaelab
+# code, and a second run of the notebook loads it instead of recomputing it.
 
 # %%
 # vaelab.memo(f, ...) = f(...), computed once per model, data and settings, then loaded from the cache

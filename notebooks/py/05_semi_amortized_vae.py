@@ -77,7 +77,8 @@ SVI_LR, SVI_MOMENTUM, SVI_CLIP = 0.5, 0.5, None   # per-example step size; see t
 HVP = "fd"                            # SA-VAE backward: 'fd' (Algorithm 1) or 'exact' (autograd)
 # ... and binary images with the PixelCNN decoder (z only through its biases, as in notebook 02), K = 20 steps,
 # 20 epochs: the 8x8 digits (quick mode, whose five checkpoints ship with vaelab; or full mode without the
-# download), else binarized MNIST. Edit with e.g. IMG_BASE = replace(zoo.config("savae-pixelcnn-bdigits/elbo"), epochs=50)
+# download), else binarized MNIST. Edit with e.g.
+# IMG_BASE = replace(zoo.config("savae-pixelcnn-bdigits/elbo"), epochs=50)
 FULL_IMAGES = (not QUICK) and vaelab.available_datasets().get("binarized_mnist") == "ready"
 IMG_BASE = zoo.config("savae-pixelcnn-bmnist/elbo" if FULL_IMAGES else "savae-pixelcnn-bdigits/elbo")
 N_TEST = 300 if QUICK else 1000       # test sentences scored in the table
