@@ -64,6 +64,44 @@ def test_nan_guard_names_the_step_and_keeps_the_last_good_weights(digits):
         torch.testing.assert_close(v, snapshot[k])
 
 
+def test_nan_guard_in_a_later_epoch_after_which_losses_are_finite_again(digits):
+    model = _model(digits)
+    calls = {"n": 0}
+    snapshot = {}
+
+    def poisoned(m, x, kl_weight=1.0):
+        calls["n"] += 1
+        loss, stats = vaelab.objectives.elbo_loss(m, x)
+        if calls["n"] == 30:                       # epoch 2, its 9th step (21 steps per epoch)
+            snapshot.update({k: v.clone() for k, v in m.state_dict().items()})
+            return loss + float("inf"), stats
+        return loss, stats
+
+    with pytest.raises(NonFiniteLossError, match=r"inf at epoch 2, step 29 \(last finite loss: \d+\.\d+\)") as err:
+        fit(model, digits, poisoned, epochs=3, batch_size=64, progress=False)
+    assert err.value.step == 29 and len(err.value.history) == 1 and calls["n"] == 42   # epoch 2 ran to its end
+    for k, v in model.state_dict().items():       # the 12 finite steps after the bad one changed nothing
+        torch.testing.assert_close(v, snapshot[k])
+
+
+def test_the_step_loop_never_waits_for_the_device(digits, monkeypatch):
+    """No host sync per step: tensor values are read (bool, float, int, item, tolist, numpy) a fixed number of
+    times per epoch, however many steps the epoch has. On a GPU a read per step would stall the queue."""
+    reads = {"n": 0}
+    for name in ("__bool__", "__float__", "__int__", "item", "tolist", "numpy"):
+        def counted(self, *a, _original=getattr(torch.Tensor, name), **k):
+            reads["n"] += 1
+            return _original(self, *a, **k)
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    counts = []
+    for batch_size in (256, 32):                   # 6 and 41 steps per epoch
+        model = _model(digits)
+        reads["n"] = 0
+        fit(model, digits, epochs=2, batch_size=batch_size, progress=False, collapse_warning=False)
+        counts.append(reads["n"])
+    assert counts[0] == counts[1] and counts[0] <= 8, counts
+
+
 def test_keyboard_interrupt_returns_the_partial_history(digits):
     calls = {"n": 0}
 

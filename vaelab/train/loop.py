@@ -2,6 +2,9 @@
 
 Data sits on the device as one tensor and batches are index slices (no DataLoader, no workers).
 Per-epoch statistics are summed on the device and read once per epoch.
+The NaN guard needs no host sync per step either: a non-finite loss sets a flag on the device, fused Adam skips
+every update while the flag is set (its `found_inf` input, the one torch.amp.GradScaler uses), and the flag is
+read once per epoch. So the weights stay those from before the first bad step, as if training had stopped there.
 """
 from __future__ import annotations
 
@@ -65,8 +68,9 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
     SA-VAE objectives 'svi' | 'vae+svi' | 'vae+svi+kl' | 'savae' (vaelab.inference.savae_modes): svi_steps,
     svi_lr, svi_momentum, svi_clip, hvp set the refinement ('svi' trains no encoder: no collapse warning).
     collapse_warning: at the end, warn "posterior collapse: KL < ..., active units 0" if the latent is unused.
-    Stops with NonFiniteLossError on the first NaN/Inf loss, before that step's update: the model keeps
-    the last good weights. Ctrl-C returns the history so far with `.interrupted = True`.
+    Stops with NonFiniteLossError at the end of the epoch with a NaN/Inf loss, naming its first such step: no
+    update is applied from that step on, so the model keeps the last good weights. Ctrl-C returns the history
+    so far with `.interrupted = True`.
     """
     check_int("epochs", epochs, 1)
     check_int("batch_size", batch_size, 1)
@@ -92,7 +96,8 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
     gen = seed_everything(seed)
     model.to(dev).train()
     # fused Adam: one kernel per step instead of a Python loop over parameters (CPU and CUDA, torch >= 2.4)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"))
+    fused = dev.type in ("cpu", "cuda")
+    opt = torch.optim.Adam(model.parameters(), lr=lr, fused=fused)
     steps_per_epoch = -(-n // batch_size)
     warmup_steps = round(kl_warmup * steps_per_epoch)
     kl_schedule(0, steps_per_epoch=steps_per_epoch, epochs=epochs, warmup=kl_warmup, cycles=kl_cycles)  # validates
@@ -112,13 +117,18 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
     if progress if progress is not None else _auto_progress():
         from tqdm.auto import tqdm
         bar = tqdm(total=epochs, desc="training", unit="epoch")
-    step, last_finite = 0, None
+    # Without fused Adam (MPS), or with the aggressive encoder's own optimizer, the guard reads its flag every step.
+    check_every_step = not fused or aggressive is not None
+    step, last_loss = 0, None                          # last_loss: the previous epoch's last (a device scalar)
     try:
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             perm = torch.randperm(n, generator=gen).to(dev)
             keys, acc, weight_sum = None, None, 0.0
-            for i in range(0, n, batch_size):
+            losses = torch.full((steps_per_epoch,), float("nan"), device=dev)   # this epoch's, for the message
+            bad = torch.zeros((), device=dev)          # 1.0 from the first non-finite loss on
+            epoch_start = step
+            for j, i in enumerate(range(0, n, batch_size)):
                 xb = x[perm[i:i + batch_size]]
                 if dynamic:
                     xb = torch.bernoulli(xb)
@@ -127,17 +137,16 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
                 if aggressive is not None and aggressive.active:
                     aggressive.encoder_steps(model, kl_weight)
                 loss, stats = loss_fn(model, xb, kl_weight=kl_weight)
-                if not torch.isfinite(loss):
-                    model.eval()
-                    raise NonFiniteLossError(
-                        f"loss became {float(loss.detach())} at epoch {epoch}, step {step} "
-                        f"(last finite loss: {'none yet' if last_finite is None else round(float(last_finite), 4)}). "
-                        "The model keeps the weights from before this step. Try a smaller lr (now "
-                        f"{lr}) or a KL warm-up.", history, step)
+                losses[j] = loss.detach()
+                bad = torch.maximum(bad, (~torch.isfinite(losses[j])).float())
+                if check_every_step and bad:
+                    break
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if aggressive is not None and aggressive.active:
                     aggressive.decoder_only()
+                if fused:
+                    opt.found_inf = bad                # the update is skipped on the device once bad is 1
                 opt.step()
                 w = xb.shape[0]
                 # one stacked tensor per step keeps the bookkeeping to two small ops, read once per epoch
@@ -147,7 +156,16 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
                 acc = vals if acc is None else acc + vals
                 weight_sum += kl_weight * w
                 step += 1
-                last_finite = loss.detach()
+            if bad:                                    # the guard's one host sync per epoch
+                first = int((~torch.isfinite(losses)).nonzero()[0])
+                before = losses[first - 1] if first else last_loss
+                model.eval()
+                raise NonFiniteLossError(
+                    f"loss became {float(losses[first])} at epoch {epoch}, step {epoch_start + first} "
+                    f"(last finite loss: {'none yet' if before is None else round(float(before), 4)}). "
+                    "The model keeps the weights from before that step. Try a smaller lr (now "
+                    f"{lr}) or a KL warm-up.", history, epoch_start + first)
+            last_loss = losses[-1]
             row = {"epoch": epoch, **dict(zip(keys, (acc / n).tolist())), "kl_weight": weight_sum / n}
             if valid is not None:
                 model.eval()
