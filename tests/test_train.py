@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import vaelab
+from vaelab.data import subset
 from vaelab.models import build_model
 from vaelab.train import (NonFiniteLossError, TrainConfig, cache_path, fit, load_checkpoint, load_or_train,
                           save_checkpoint)
@@ -84,7 +85,11 @@ def test_nan_guard_in_a_later_epoch_after_which_losses_are_finite_again(digits):
         torch.testing.assert_close(v, snapshot[k])
 
 
-def test_the_step_loop_never_waits_for_the_device(digits, monkeypatch):
+@pytest.mark.parametrize("objective, options", [("elbo", {}), ("iwae", {}), ("infovae", {"alpha": 1.0, "lam": 10.0}),
+                                                ("freebits", {"free_bits": 0.1}), ("elbo", {"kl_cycles": 2}),
+                                                ("savae", {"svi_steps": 2, "hvp": "fd"}),
+                                                ("vae+svi+kl", {"svi_steps": 2})])
+def test_the_step_loop_never_waits_for_the_device(digits, monkeypatch, objective, options):
     """No host sync per step: tensor values are read (bool, float, int, item, tolist, numpy) a fixed number of
     times per epoch, however many steps the epoch has. On a GPU a read per step would stall the queue."""
     reads = {"n": 0}
@@ -94,10 +99,12 @@ def test_the_step_loop_never_waits_for_the_device(digits, monkeypatch):
             return _original(self, *a, **k)
         monkeypatch.setattr(torch.Tensor, name, counted)
     counts = []
-    for batch_size in (256, 32):                   # 6 and 41 steps per epoch
+    data = subset(digits, 320)
+    for batch_size in (160, 32):                   # 2 and 10 steps per epoch
         model = _model(digits)
         reads["n"] = 0
-        fit(model, digits, epochs=2, batch_size=batch_size, progress=False, collapse_warning=False)
+        fit(model, data, objective, epochs=2, batch_size=batch_size, progress=False, collapse_warning=False,
+            **options)
         counts.append(reads["n"])
     assert counts[0] == counts[1] and counts[0] <= 8, counts
 
