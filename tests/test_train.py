@@ -44,45 +44,37 @@ def test_kl_warmup_ramps_the_weight(digits):
     assert weights[0] < weights[1] < weights[2] == 1.0
 
 
-def test_nan_guard_names_the_step_and_keeps_the_last_good_weights(digits):
-    model = _model(digits)
-    calls = {"n": 0}
-    snapshot = {}
-
-    def poisoned(m, x, kl_weight=1.0):
-        calls["n"] += 1
+def poisoned_at(call: int, bad: float):
+    """An ELBO objective whose `call`-th call returns loss + bad (nan or inf); `.calls`, and `.snapshot`: the
+    weights just before that call's update."""
+    def objective(m, x, kl_weight=1.0):
+        objective.calls += 1
         loss, stats = vaelab.objectives.elbo_loss(m, x)
-        if calls["n"] == 5:
-            snapshot.update({k: v.clone() for k, v in m.state_dict().items()})
-            return loss * float("nan"), stats
+        if objective.calls == call:
+            objective.snapshot = {k: v.clone() for k, v in m.state_dict().items()}
+            return loss + bad, stats
         return loss, stats
+    objective.calls, objective.snapshot = 0, None
+    return objective
 
+
+def test_nan_guard_names_the_step_and_keeps_the_last_good_weights(digits):
+    model, poisoned = _model(digits), poisoned_at(5, float("nan"))
     with pytest.raises(NonFiniteLossError, match=r"nan at epoch 1, step 4 \(last finite loss: \d+\.\d+\)") as err:
         fit(model, digits, poisoned, epochs=2, batch_size=64, progress=False)
     assert err.value.step == 4
     for k, v in model.state_dict().items():
         assert torch.isfinite(v).all()
-        torch.testing.assert_close(v, snapshot[k])
+        torch.testing.assert_close(v, poisoned.snapshot[k])
 
 
 def test_nan_guard_in_a_later_epoch_after_which_losses_are_finite_again(digits):
-    model = _model(digits)
-    calls = {"n": 0}
-    snapshot = {}
-
-    def poisoned(m, x, kl_weight=1.0):
-        calls["n"] += 1
-        loss, stats = vaelab.objectives.elbo_loss(m, x)
-        if calls["n"] == 30:                       # epoch 2, its 9th step (21 steps per epoch)
-            snapshot.update({k: v.clone() for k, v in m.state_dict().items()})
-            return loss + float("inf"), stats
-        return loss, stats
-
+    model, poisoned = _model(digits), poisoned_at(30, float("inf"))    # epoch 2, its 9th step (21 per epoch)
     with pytest.raises(NonFiniteLossError, match=r"inf at epoch 2, step 29 \(last finite loss: \d+\.\d+\)") as err:
         fit(model, digits, poisoned, epochs=3, batch_size=64, progress=False)
-    assert err.value.step == 29 and len(err.value.history) == 1 and calls["n"] == 42   # epoch 2 ran to its end
+    assert err.value.step == 29 and len(err.value.history) == 1 and poisoned.calls == 42   # epoch 2 ran to its end
     for k, v in model.state_dict().items():       # the 12 finite steps after the bad one changed nothing
-        torch.testing.assert_close(v, snapshot[k])
+        torch.testing.assert_close(v, poisoned.snapshot[k])
 
 
 @pytest.mark.parametrize("objective, options", [("elbo", {}), ("iwae", {}), ("infovae", {"alpha": 1.0, "lam": 10.0}),
