@@ -18,5 +18,5 @@ __all__ = ["Explorer", "ClickCounterDemo", "DecoderExplorer", "InterpolationExpl
            "LambdaSweepExplorer", "TwoSampleExplorer", "lambda_sweep_explorer", "two_sample_explorer",
            "CollapseExplorer", "collapse_explorer", "RefinementPathExplorer", "refinement_path_explorer",
            "ExamplePicker", "LatentSliders", "ModelExplorer", "ModelPicker", "map_labels", "DecodeExplorer", "MapExplorer",
-           "interactive_figure", "ipympl_active", "ipympl_available", "CompareExplorer", "NeighbourExplorer", "PathExplorer",
-           "SampleExplorer", "TraversalExplorer"]
+           "interactive_figure", "ipympl_active", "ipympl_available", "CompareExplorer", "NeighbourExplorer",
+           "PathExplorer", "SampleExplorer", "TraversalExplorer"]
