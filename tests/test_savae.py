@@ -3,7 +3,7 @@ momentum/clipping semantics by hand, the LSTM decoder, and bad input."""
 import pytest
 import torch
 
-from vaelab.inference.savae import HVP_BACKENDS, refine_lambda
+from vaelab.inference.savae import HVP_BACKENDS, cudnn_off_needed, refine_lambda
 from vaelab.models import build_model
 from vaelab.inference import savae_loss
 from vaelab.objectives import elbo_loss
@@ -160,6 +160,16 @@ def test_lstm_decoder_both_backends_agree_on_cpu(dtype):
         assert float(stats["elbo"]) > float(stats["elbo0"])     # the refinement raised this batch's ELBO
     rel = float((grads["fd"] - grads["exact"]).norm() / grads["exact"].norm())
     assert rel < 1e-4
+
+
+def test_cudnn_is_turned_off_only_for_recurrent_models_on_cuda_where_it_cannot_backpropagate():
+    rnn, conv = lstm(), build_model("pixelcnn", (1, 8, 8), 2, [8], layers=2, conditioning="global")
+    for train in (True, False):
+        rnn.train(train), conv.train(train)
+        assert cudnn_off_needed(rnn, True, double_backward=True)                  # exact backend: always off
+        assert cudnn_off_needed(rnn, True, double_backward=False) == (not train)  # eval-mode RNN backward: off
+        assert not cudnn_off_needed(conv, True, double_backward=True)             # convolutions keep cuDNN
+        assert not cudnn_off_needed(rnn, False, double_backward=True)             # nothing to do on a CPU
 
 
 @pytest.mark.gpu

@@ -55,8 +55,15 @@ def neg_elbo_parts(model, x, mu, logvar, eps):
     return -model.decode(z).log_prob(x), q.kl_standard_per_dim().sum(-1)
 
 
+def cudnn_off_needed(model, on_cuda: bool, double_backward: bool) -> bool:
+    """cuDNN's RNN kernels support neither double backward nor backward in eval mode: turn cuDNN off for a
+    model with a recurrent layer on CUDA in those two cases, and only then (convolutions keep cuDNN)."""
+    has_rnn = any(isinstance(m, torch.nn.RNNBase) for m in model.modules())
+    return on_cuda and has_rnn and (double_backward or not model.training)
+
+
 def _cudnn_guard(x, model, double_backward: bool):
-    if x.is_cuda and (double_backward or not model.training):
+    if cudnn_off_needed(model, x.is_cuda, double_backward):
         return torch.backends.cudnn.flags(enabled=False)
     return contextlib.nullcontext()
 
