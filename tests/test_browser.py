@@ -113,7 +113,7 @@ def _run_all(page, base: str, notebook: str):
         page.wait_for_timeout(500)
     # "Run All Cells" is a no-op until the session is fully connected, and a click that lands while a dialog or
     # the menu is still moving can run only the selected cell: click until *every* code cell is queued or run.
-    started = "() => [...document.querySelectorAll('%s .jp-CodeCell .jp-InputPrompt')].every(p => /\\[[*\\d]/.test(p.textContent))" % PANEL
+    started = "() => [...document.querySelectorAll('%s .jp-CodeCell .jp-InputPrompt')].every(p => /\\[[*\\d]/.test(p.textContent)) && document.querySelectorAll('%s .jp-CodeCell').length > 0" % (PANEL, PANEL)
     for _ in range(10):
         if dialog.is_visible():                      # the kernel dialog can also come after "idle"
             dialog.locator("button", has_text="Select").click()
