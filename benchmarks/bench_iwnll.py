@@ -6,8 +6,8 @@ test images, K = 1000 and 5000 by default.
         [--precision fp32 tf32 bf16] [--device cpu|cuda] [--threads 1] [--json out.json]
 
 Same noise, so the comparison is exact: the per-example loop is fed the very standard-normal draws that
-iw_log_px makes (its documented draw order: seed the global generator with generator_seed, then one
-(chunk, batch, d) draw per chunk), replayed into a (K, n, d) tape before the loop is timed. The two are then the
+iw_log_px makes (its documented draw order: a private generator on the data's device seeded with seed, then
+one (chunk, batch, d) draw per chunk), replayed into a (K, n, d) tape before the loop is timed. The two are then the
 same estimator on the same samples and must agree to float precision; the record says by how much they do
 (the check: |mean NLL difference| <= 0.01 nats). Drawing the tape is not timed, which favours the baseline.
 Above --tape-max-gb the loop draws its own noise instead and agreement is only statistical (noted).
@@ -38,12 +38,12 @@ from _common import PeakMemory, add_common_args, apply_threads, emit, record, ti
 
 
 def noise_tape(n: int, k: int, d: int, batch_size: int, chunk: int, seed: int, device, dtype=torch.float32):
-    """(K, n, d): the standard-normal draws iw_log_px(x, k, batch_size, chunk, generator_seed=seed) makes."""
-    torch.manual_seed(seed)
+    """(K, n, d): the standard-normal draws iw_log_px(x, k, batch_size, chunk, seed=seed) makes."""
+    gen = torch.Generator(device=device).manual_seed(seed)
     batches = []
     for start in range(0, n, batch_size):
         b = min(batch_size, n - start)
-        batches.append(torch.cat([torch.randn((min(chunk, k - done), b, d), device=device, dtype=dtype)
+        batches.append(torch.cat([torch.randn((min(chunk, k - done), b, d), device=device, dtype=dtype, generator=gen)
                                   for done in range(0, k, chunk)]))
     return torch.cat(batches, 1)
 
@@ -104,7 +104,7 @@ def main(argv=None) -> dict:
             iw_log_px(model, x[:min(n, 8)], min(k, 64), batch_size=args.batch_size)          # warm-up
             with PeakMemory(device) as mem:
                 lp, s = timed(iw_log_px, device, model, x, k, batch_size=args.batch_size, chunk=chunk,
-                              generator_seed=args.seed, precision=prec)
+                              seed=args.seed, precision=prec)
             batched[prec] = lp.float()
             row = {"K": k, "n": n, "precision": prec, "batched_s": s, "images_per_s": n / s,
                    "batched_s_per_10k": s * 10000 / n, "batched_peak_mb": mem.mb, "nll": float(-lp.float().mean())}

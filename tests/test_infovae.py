@@ -112,7 +112,7 @@ def test_weights_at_the_boundary_and_bad_options():
 
 def test_fit_and_train_accept_infovae_and_record_mmd():
     x = torch.rand(64, 1, 8, 8)
-    model = build_model("mlp", (1, 8, 8), 2, hidden=(16,))
+    model = build_model("mlp", (1, 8, 8), 2, hidden=(16,), likelihood="cbernoulli")   # grey x
     history = fit(model, x, "infovae", alpha=1.0, lam=100.0, kernel="rbf", epochs=2, batch_size=32)
     assert len(history) == 2 and {"mmd", "mmd_weight"} <= set(history[-1])
     assert history[-1]["mmd_weight"] == pytest.approx(100.0)

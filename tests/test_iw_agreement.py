@@ -33,7 +33,7 @@ def small_model(latent_dim):
 def test_batched_and_per_example_agree_on_the_same_noise(bench):
     # 13 examples in batches of 5 (5 + 5 + 3) and K = 37 in chunks of 10 (10 + 10 + 10 + 7): every seam is crossed
     model, x = small_model(3)
-    batched = iw_log_px(model, x, 37, batch_size=5, chunk=10, generator_seed=3)
+    batched = iw_log_px(model, x, 37, batch_size=5, chunk=10, seed=3)
     tape = bench.noise_tape(13, 37, 3, 5, 10, 3, "cpu")
     loop = bench.per_example_log_px(model, x, 37, tape)
     assert torch.allclose(batched, loop, atol=1e-4, rtol=0)
@@ -43,7 +43,7 @@ def test_batched_and_per_example_agree_on_the_same_noise(bench):
 def test_other_noise_gives_other_numbers(bench):
     # the agreement above is not automatic: the loop with a different tape differs by Monte Carlo noise
     model, x = small_model(3)
-    batched = iw_log_px(model, x, 37, batch_size=5, chunk=10, generator_seed=3)
+    batched = iw_log_px(model, x, 37, batch_size=5, chunk=10, seed=3)
     other = bench.per_example_log_px(model, x, 37, bench.noise_tape(13, 37, 3, 5, 10, 4, "cpu"))
     assert (batched - other).abs().max() > 1e-3
 
@@ -61,11 +61,11 @@ def test_the_reference_and_iw_log_px_approach_exact_log_px(bench):
     exact = exact_log_px(model, x)
     torch.manual_seed(5)
     loop = bench.per_example_log_px(model, x, 20000)
-    batched = iw_log_px(model, x, 20000, batch_size=4, generator_seed=5)
+    batched = iw_log_px(model, x, 20000, batch_size=4, seed=5)
     assert (loop - exact).abs().max() < 0.02
     assert (batched - exact).abs().max() < 0.02
     # and both are lower bounds in expectation: with K = 1 (the ELBO) the mean falls visibly below the truth
-    assert float((iw_log_px(model, x, 1, generator_seed=5) - exact).mean()) < -0.01
+    assert float((iw_log_px(model, x, 1, seed=5) - exact).mean()) < -0.01
 
 
 @pytest.mark.parametrize("name", ["vae-digits-8d", "remedy-pixelcnn/none"])
@@ -74,8 +74,8 @@ def test_bf16_autocast_moves_the_iw_nll_by_less_than_five_hundredths_of_a_nat(na
 
     model, _ = zoo.load(name, quick=True, device="cpu")
     x = zoo.test_data(name, n=100, quick=True).x
-    fp32 = iw_log_px(model, x, 200, generator_seed=0)
-    bf16 = iw_log_px(model, x, 200, generator_seed=0, precision="bf16")
+    fp32 = iw_log_px(model, x, 200, seed=0)
+    bf16 = iw_log_px(model, x, 200, seed=0, precision="bf16")
     assert bf16.dtype == torch.float32
     assert not torch.equal(fp32, bf16)             # the autocast did change the arithmetic ...
     assert abs(float(fp32.mean() - bf16.mean())) < 0.05   # ... but not the estimate, at the tolerance

@@ -59,6 +59,7 @@ QUICK = is_quick()              # VAELAB_QUICK=1 or CI set -> smaller, faster ru
 DEVICE = "auto"                 # 'auto' picks cuda, then mps, then cpu; or say 'cpu'
 TORCH_THREADS = 1               # these models are tiny: one CPU thread is as fast and never fights other programs
 DATASET = "digits"              # scikit-learn's 8x8 digits: built in, works offline
+BINARIZE = "static"             # black-and-white pixels, so the Bernoulli likelihood is a real probability
 LATENT_DIM = 8                  # size of the code z
 HIDDEN = [128, 128]             # widths of the encoder's and decoder's hidden layers
 EPOCHS = 20 if QUICK else 100   # passes over the 1297 training images
@@ -91,7 +92,7 @@ for name, status in vaelab.available_datasets().items():
 # `VBox(children=...)` instead of a button, the widget front-end is missing: see *Troubleshooting* in the README.
 
 # %%
-test = vaelab.load_dataset(DATASET, "test")
+test = vaelab.load_dataset(DATASET, "test", binarize=BINARIZE, seed=SEED)
 demo = widgets.ClickCounterDemo(test.x, test.y)
 demo
 
@@ -101,10 +102,13 @@ demo
 # $z$ (here 8 numbers). The **decoder** maps a code back to a distribution $p(x\mid z)$ over images. Training
 # maximises the ELBO, a lower bound on $\log p(x)$; notebook 01 takes it apart. For now: the loss should fall.
 #
+# **Which likelihood, and why.** The decoder outputs one probability per pixel: a *Bernoulli* likelihood. That is a true probability only for black-and-white pixels, so the digits are **binarized** once (each pixel becomes 1 with probability equal to its greyness, with a fixed seed). Then $-\log p(x\mid z)$ is a code length in nats, comparable with published numbers on binarized MNIST. On grey pixels the same formula is a cross-entropy, not a log-likelihood: vaelab refuses it and offers the *continuous Bernoulli* (`likelihood="cbernoulli"`, Loaiza-Ganem & Cunningham 2019), a normalised density on $[0, 1]$ that `TrainConfig` picks by itself for grey data. A density's values can be negative and compare only with other densities on the same data.
+#
 # `load_or_train` trains once and caches the result, so running this cell again takes a fraction of a second.
 
 # %%
-config = vaelab.TrainConfig(dataset=DATASET, latent_dim=LATENT_DIM, hidden=HIDDEN, epochs=EPOCHS, seed=SEED)
+config = vaelab.TrainConfig(dataset=DATASET, binarize=BINARIZE, latent_dim=LATENT_DIM, hidden=HIDDEN, epochs=EPOCHS,
+                            seed=SEED)
 start = time.perf_counter()
 model, history = vaelab.load_or_train(config, device=device)
 print(f"{len(history)} epochs, ready in {time.perf_counter() - start:.1f} s; final loss {history[-1]['loss']:.2f} nats")

@@ -67,7 +67,7 @@ SEED = 0
 # %%
 torch.set_num_threads(TORCH_THREADS)
 device = vaelab.pick_device(DEVICE)
-test = vaelab.load_dataset(DATASET, "test")
+test = vaelab.load_dataset(DATASET, "test", binarize=BASE.binarize, seed=BASE.seed)   # binarized like training
 x_test = test.x.to(device)
 # # copy the repository's shipped quick-mode checkpoints of this notebook's models into the cache
 # (trains nothing; `python -m vaelab zoo build --quick` builds the rest ahead of time)
@@ -94,6 +94,8 @@ print(f"device {device}; a {LATENT_DIM}-D VAE trained for {len(history)} epochs;
 # Training minimises their sum, $-\text{ELBO}$, so the two pull against each other: every nat of
 # information in $z$ must pay for itself with at least a nat less reconstruction cost.
 # The bars below take the sum apart for a few test digits and for the test-set mean.
+#
+# **Which likelihood, and why.** The decoder outputs one probability per pixel: a *Bernoulli* likelihood. That is a true probability only for black-and-white pixels, so the digits are **binarized** once (each pixel becomes 1 with probability equal to its greyness, with a fixed seed). Then $-\log p(x\mid z)$ is a code length in nats, comparable with published numbers on binarized MNIST. On grey pixels the same formula is a cross-entropy, not a log-likelihood: vaelab refuses it and offers the *continuous Bernoulli* (`likelihood="cbernoulli"`, Loaiza-Ganem & Cunningham 2019), a normalised density on $[0, 1]$ that `TrainConfig` picks by itself for grey data. A density's values can be negative and compare only with other densities on the same data.
 
 # %%
 parts = metrics.elbo_parts(model, x_test)             # rec (N,), kl (N,): nats per image
@@ -104,7 +106,7 @@ plots.elbo_anatomy([float(rec[i]) for i in show] + [float(rec.mean())],
                    [float(kl[i]) for i in show] + [float(kl.mean())], labels=labels)
 
 # %% [markdown]
-# Two things to notice. The reconstruction cost is most of the bill: describing 64 grey pixels is
+# Two things to notice. The reconstruction cost is most of the bill: describing 64 binary pixels is
 # expensive. And the ELBO is **per image**: some digits cost many more nats than others (compare the
 # rows with the mean). The KL is a few nats: that is all the information about each image that this model
 # keeps in $z$, and it is enough to redraw a recognisable digit.

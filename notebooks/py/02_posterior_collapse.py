@@ -112,7 +112,9 @@ img_runs = train_remedies(img_base, [r for r in REMEDIES if r != "word_dropout"]
 # %%
 table = pd.DataFrame(remedy_table(text_runs, text_test, IW_SAMPLES) + remedy_table(img_runs, img_test, IW_SAMPLES))
 plain = table[table.remedy == "none"].set_index("variant")
-plain[["iw_nll", "kl", "mi", "active_units", "probe_acc"]].round(3)
+# every mean with its standard error over the test examples (*_se); MI with its ceiling log(N)
+plain[["iw_nll", "iw_nll_se", "kl", "kl_se", "mi", "mi_se", "mi_ceiling", "active_units", "probe_acc",
+       "probe_acc_se", "probe_chance"]].round(3)
 
 # %% [markdown]
 # Read the `none` rows (plain ELBO):
@@ -186,7 +188,8 @@ print("Exercise 1 passed.")
 # one sample z ~ q(z|x): does z *know* what it should?
 
 # %%
-table[["variant", "remedy", "iw_nll", "kl", "mi", "active_units", "probe_acc", "ppl"]].round(3)
+table[["variant", "remedy", "iw_nll", "iw_nll_se", "kl", "kl_se", "mi", "mi_se", "active_units", "probe_acc",
+       "probe_acc_se", "probe_chance", "ppl"]].round(3)
 
 # %%
 plots.remedy_bars(table[table.variant != "mlp"].to_dict("records"), title="Which remedies keep z alive?")

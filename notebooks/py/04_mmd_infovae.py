@@ -56,7 +56,8 @@ from vaelab.train import compare_objectives, infovae_sweep
 QUICK = is_quick()                    # VAELAB_QUICK=1 or CI set -> fewer models and epochs
 DEVICE = "auto"
 TORCH_THREADS = 1                     # tiny models: one thread is as fast and never fights other programs
-# the 2-D ELBO-VAE on digits, hidden [128, 128], 60 epochs (quick) or 300; every model below edits it.
+# the 2-D ELBO-VAE on statically binarized digits (Bernoulli likelihood: binary pixels, so every "nats" is a
+# log-probability, see notebook 00), hidden [128, 128], 60 epochs (quick) or 300; every model below edits it.
 # Change a knob with e.g. BASE = replace(zoo.config("infovae-digits/elbo"), epochs=120)
 BASE = zoo.config("infovae-digits/elbo")
 DATASET, EPOCHS = BASE.dataset, BASE.epochs
@@ -73,7 +74,7 @@ SEED = 0
 # %%
 torch.set_num_threads(TORCH_THREADS)
 device = vaelab.pick_device(DEVICE)
-test = vaelab.load_dataset(DATASET, "test")
+test = vaelab.load_dataset(DATASET, "test", binarize=BASE.binarize, seed=BASE.seed)   # binarized like training
 x_test = test.x.to(device)
 # # copy the repository's shipped quick-mode checkpoints of this notebook's models into the cache
 # (trains nothing; `python -m vaelab zoo build --quick` builds the rest ahead of time)
@@ -236,9 +237,12 @@ configs = {
     f"MMD-VAE (α=1, λ={LAMBDA_MMD:g})": replace(base, objective="infovae", alpha=1.0, lam=LAMBDA_MMD),
 }
 compared = compare_objectives(configs, device=device)
-print(f"{'model':<26}{'rec':>8}{'KL':>8}{'MI':>7}{'AU':>4}{'mmd_prior':>11}   (test set; nats, MMD² with IMQ)")
+print(f"{'model':<26}{'rec ± SE':>15}{'KL':>7}{'MI ± SE':>14}{'AU':>4}{'mmd_prior':>11}   (test set; nats, MMD² with IMQ)")
 for name, r in compared.items():
-    print(f"{name:<26}{r['rec']:8.2f}{r['kl']:8.2f}{r['mi']:7.2f}{r['active_units']:4d}{r['mmd_prior']:11.4f}")
+    print(f"{name:<26}{r['rec']:8.2f} ± {r['rec_se']:4.2f}{r['kl']:7.2f}{r['mi']:7.2f} ± {r['mi_se']:4.2f}"
+          f"{r['active_units']:4d}{r['mmd_prior']:11.4f}")
+print(f"SE: standard error over the {r['n']} test digits. MI cannot exceed log {r['n']} = {r['mi_ceiling']:.2f} nats "
+      f"beyond its noise: a value near that ceiling says 'at least this much', not how much.")
 
 # %%
 codes = metrics.prior_codes(N_SHOW, 2, SEED)
@@ -259,9 +263,14 @@ plots.metric_bars({n.split(" (")[0]: r["mmd_prior"] for n, r in compared.items()
 # The claims of this section, checked on the numbers above.
 ae, elbo_vae, mmd_vae = compared.values()
 assert ae["mmd_prior"] > 10 * max(mmd_vae["mmd_prior"], 0.01), "the unregularised codes should miss the prior badly"
-assert mmd_vae["mmd_prior"] < 0.05 and mmd_vae["mmd_prior"] < 2 * max(elbo_vae["mmd_prior"], 0.01),     f"the MMD-VAE should match the prior about as well as the ELBO-VAE (mmd_prior {mmd_vae['mmd_prior']:.4f})"
-assert mmd_vae["mi"] > elbo_vae["mi"] + 1.0, "without the per-example KL the MMD-VAE should keep more information"
-assert mmd_vae["rec"] < elbo_vae["rec"], "more information in z should mean a better reconstruction"
+assert mmd_vae["mmd_prior"] < 0.05, f"the MMD-VAE should hold q(z) near the prior (mmd_prior {mmd_vae['mmd_prior']:.4f})"
+# the MI comparison rests on the ELBO-VAE's value, far below the ceiling (the MMD-VAE's may sit near it)
+assert elbo_vae["mi"] < elbo_vae["mi_ceiling"] - 1.0, "the ELBO-VAE's MI should be well below the estimator's ceiling"
+mi_diff_se = (mmd_vae["mi_se"] ** 2 + elbo_vae["mi_se"] ** 2) ** 0.5     # independent z draws for the two models
+assert mmd_vae["mi"] > elbo_vae["mi"] + max(1.0, 4 * mi_diff_se), \
+    "without the per-example KL the MMD-VAE should keep more information"
+print(f"reconstruction: MMD-VAE {mmd_vae['rec']:.2f} ± {mmd_vae['rec_se']:.2f}, ELBO-VAE {elbo_vae['rec']:.2f} ± "
+      f"{elbo_vae['rec_se']:.2f} nats (compare the difference with these errors before reading anything into it)")
 print(f"mmd_prior: autoencoder {ae['mmd_prior']:.3f}, ELBO-VAE {elbo_vae['mmd_prior']:.4f}, "
       f"MMD-VAE {mmd_vae['mmd_prior']:.4f};  MI: ELBO {elbo_vae['mi']:.2f} vs MMD-VAE {mmd_vae['mi']:.2f} nats")
 
@@ -271,11 +280,14 @@ print(f"mmd_prior: autoencoder {ae['mmd_prior']:.3f}, ELBO-VAE {elbo_vae['mmd_pr
 #   3σ circle. Prior draws land in the empty space between them, where the decoder was never trained, and its
 #   samples are mostly one smeared shape. It has the largest `mmd_prior` by far.
 # - The **ELBO-VAE** matches the prior well, but pays for it with information. Its per-example KL keeps every
-#   $q(z\mid x)$ wide, so the codes of different digits overlap heavily: low MI, the worst reconstruction
-#   of the three.
-# - The **MMD-VAE** has narrow per-example posteriors (MI more than twice the ELBO's, better reconstruction),
-#   so its $q(z)$ is patchier to look at. The MMD term still holds the *aggregate* on the prior: its
-#   `mmd_prior` is as low as the ELBO-VAE's. It keeps the information and matches the prior at once.
+#   $q(z\mid x)$ wide, so the codes of different digits overlap heavily: low MI (about 2 nats in quick mode,
+#   far below the estimator's ceiling of log 300 = 5.70), and no better a reconstruction than the others.
+# - The **MMD-VAE** has narrow per-example posteriors (MI more than twice the ELBO's, near the ceiling: the
+#   300 test digits cannot show more), so its $q(z)$ is patchier to look at. Its reconstruction is slightly
+#   better than the ELBO-VAE's, but in quick mode only by about one standard error: not a measured effect at
+#   this size. The MMD term still holds the *aggregate* on the prior: its `mmd_prior` is about fifty times
+#   below the autoencoder's, though at λ = 10 not quite down to the ELBO-VAE's. It keeps the information and
+#   stays near the prior at once.
 #
 # Its per-example KL is large, and that is expected: α = 1 removes that term, and the KL column now measures
 # how *informative* the codes are, not a defect.

@@ -29,6 +29,10 @@
 #
 # **Prerequisites:** notebooks 01 (the ELBO, the 2-D latent map, interpolation), 02 (posterior collapse,
 # free bits) and 04 (MMD and InfoVAE).
+#
+# **Data and likelihood:** the image models are the zoo's, trained on statically binarized 8x8 digits with a
+# Bernoulli likelihood (binary pixels, so their nats are log-probabilities; notebook 00 says why), and the text
+# models on synthetic sentences with a categorical likelihood per word.
 
 # %% tags=["colab-install"]
 # On Google Colab only: install vaelab into this runtime and turn on its widget manager (no-op elsewhere).

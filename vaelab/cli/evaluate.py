@@ -14,17 +14,24 @@ def add_parser(sub) -> None:
                    help="arithmetic of the -log p(x) estimate: bf16 autocast is 2-3x faster on recent CPUs and GPUs "
                         "and moves it by < 0.05 nats (benchmarks/bench_iwnll.py)")
     e.add_argument("--json", action="store_true",
-                   help="one JSON object: elbo, iw_nll (positive nats), rec, kl, mi, active_units, n, ...")
+                   help="one JSON object: elbo, iw_nll (positive nats), rec, kl, mi, active_units, n, ...; "
+                        "an SA-VAE run adds elbo_refined (the ELBO after its SVI steps), elbo_refined_gain, svi_steps")
     e.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from ..inference.savae_modes import SAVAE_MODES
     from ..metrics import evaluate
     from ._run import load_run, print_report
 
     model, cfg, ds = load_run(args, "eval")
     result = evaluate(model, ds, iw_samples=args.iw_samples, batch_size=args.batch_size,
                       precision=args.precision)
+    if cfg.get("objective") in SAVAE_MODES:
+        # an SA-VAE run was trained for the ELBO after its K SVI steps: report it beside the encoder's
+        from ..metrics.evaluate import eval_inputs
+        from ..metrics.savae import refined_elbo_report
+        result.update(refined_elbo_report(model, eval_inputs(ds), cfg, batch_size=args.batch_size))
     result.update(split=args.split, dataset=cfg["dataset"])
     print_report(result, args.json)
     return 0

@@ -41,9 +41,14 @@ def _log_lik_and_grad(model, x, z):
 
 def ais_log_px(model, x: torch.Tensor, *, n_chains: int = 16, n_steps: int = 500, leapfrog: int = 10,
                step_size: float = 0.05, target_accept: float = 0.65, schedule: str = "sigmoid",
-               batch_size: int = 100, seed: int = 0) -> torch.Tensor:
-    """AIS estimate of log p(x) per example: (N,) nats. Cost: n_steps * (leapfrog + 1) decoder passes with
-    gradient over n_chains * batch_size codes at a time."""
+               batch_size: int = 100, seed: int = 0, generator: torch.Generator | None = None) -> torch.Tensor:
+    """AIS estimate of log p(x) per example: (N,) nats, in the model's dtype. Cost: n_steps * (leapfrog + 1)
+    decoder passes with gradient over n_chains * batch_size codes at a time.
+
+    Randomness: all noise is drawn from `generator` on its own device (a CPU generator, the default, gives
+    the same numbers on every device) and moved to the model's; without one, from a private CPU generator
+    seeded with `seed`. torch's global random state is left alone; one generator runs through all batches,
+    and passing the same generator to successive calls (as inference_gaps does) continues its stream."""
     check_int("n_chains", n_chains, 1)
     check_int("leapfrog", leapfrog, 1)
     check_int("batch_size", batch_size, 1)
@@ -51,16 +56,17 @@ def ais_log_px(model, x: torch.Tensor, *, n_chains: int = 16, n_steps: int = 500
     check_float("target_accept", target_accept, 0.0, strict=True, maximum=1.0)
     betas = beta_schedule(n_steps, schedule).tolist()
     model.eval()
-    dev = model.device
-    gen = torch.Generator().manual_seed(seed)
-    noise = lambda *shape: torch.randn(*shape, generator=gen).to(dev)  # noqa: E731
+    dev, dtype = model.device, next(model.parameters()).dtype
+    gen = generator if generator is not None else torch.Generator().manual_seed(check_int("seed", seed, 0))
+    noise = lambda *shape: torch.randn(*shape, generator=gen, device=gen.device, dtype=dtype).to(dev)  # noqa: E731
+    uniform = lambda *shape: torch.rand(*shape, generator=gen, device=gen.device, dtype=dtype).to(dev)  # noqa: E731
     out = []
     for start in range(0, x.shape[0], batch_size):
         xb = x[start:start + batch_size].to(dev)
         b, d = xb.shape[0], model.latent_dim
         z = noise(n_chains, b, d)
-        eps = torch.full((1, b, 1), step_size, device=dev)
-        log_w = torch.zeros(n_chains, b, device=dev)
+        eps = torch.full((1, b, 1), step_size, device=dev, dtype=dtype)
+        log_w = torch.zeros(n_chains, b, device=dev, dtype=dtype)
         ll, g_ll = _log_lik_and_grad(model, xb, z)
         for t in range(1, n_steps + 1):
             beta = betas[t]
@@ -83,11 +89,11 @@ def ais_log_px(model, x: torch.Tensor, *, n_chains: int = 16, n_steps: int = 500
             p = p - 0.5 * eps * grad_u(g, zn)
             log_accept = u0 - energy(lln, zn) + 0.5 * (p0 ** 2).sum(-1) - 0.5 * (p ** 2).sum(-1)
             log_accept = torch.nan_to_num(log_accept, nan=-math.inf)
-            accept = torch.log(torch.rand(n_chains, b, generator=gen).to(dev)) < log_accept
+            accept = torch.log(uniform(n_chains, b)) < log_accept
             z = torch.where(accept[..., None], zn, z)
             ll = torch.where(accept, lln, ll)
             g_ll = torch.where(accept[..., None], g, g_ll)
-            rate = accept.float().mean(0).view(1, b, 1)
+            rate = accept.to(dtype).mean(0).view(1, b, 1)
             eps = eps * torch.where(rate > target_accept, 1.02, 0.98)
         out.append(torch.logsumexp(log_w, 0) - math.log(n_chains))
     return torch.cat(out)

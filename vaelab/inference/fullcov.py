@@ -9,7 +9,7 @@ import torch
 
 from ..checks import check_choice
 from ..models.distributions import DiagGaussian
-from .families import FullGaussian, elbo_with_noise, standard_noise
+from .families import FullGaussian, dtype_of, elbo_with_noise, standard_noise
 from .svi import SVIResult, check_svi_args, optimize_per_example
 
 
@@ -20,16 +20,18 @@ def _scale_tril(log_diag: torch.Tensor, lower: torch.Tensor) -> torch.Tensor:
 def refine_fullcov(model, x: torch.Tensor, init="encoder", *, steps: int = 200, lr: float = 0.05,
                    optimizer: str = "adam", n_samples: int = 10, momentum: float = 0.9,
                    tol: float | None = None, window: int = 25, seed: int = 0,
-                   record_path: bool = False, lr_end: float | None = None) -> SVIResult:
+                   record_path=False, lr_end: float | None = None) -> SVIResult:
     """The best full-covariance Gaussian for each example of x, by per-example gradient ascent on its ELBO.
 
     init: 'encoder', 'prior', a DiagGaussian (e.g. the diagonal q*) or a FullGaussian, with B rows.
-    Other arguments as in svi.refine. result.q is a FullGaussian; path (when recorded) holds mu, log_diag
-    and lower, from which scale_tril = tril(lower, -1) + diag(exp(log_diag)).
+    Other arguments as in svi.refine (noise in the model's dtype from a private CPU generator seeded with
+    `seed`). result.q is a FullGaussian; path (when recorded) holds mu, log_diag and lower, from which
+    scale_tril = tril(lower, -1) + diag(exp(log_diag)).
     """
     check_svi_args(steps, lr, optimizer, n_samples, momentum, tol, window, lr_end)
     model.eval()
     x = x.to(model.device)
+    dtype = dtype_of(model)
     if isinstance(init, FullGaussian):
         q0 = init
     elif isinstance(init, DiagGaussian):
@@ -41,14 +43,15 @@ def refine_fullcov(model, x: torch.Tensor, init="encoder", *, steps: int = 200, 
                 q0 = FullGaussian.from_diag(model.encode(x))
         else:
             b, d = x.shape[0], model.latent_dim
-            q0 = FullGaussian(torch.zeros(b, d, device=x.device), torch.eye(d, device=x.device).expand(b, d, d))
+            q0 = FullGaussian(torch.zeros(b, d, device=x.device, dtype=dtype),
+                              torch.eye(d, device=x.device, dtype=dtype).expand(b, d, d))
     gen = torch.Generator().manual_seed(seed)
     d = model.latent_dim
     start = {"mu": q0.mu, "log_diag": torch.log(torch.diagonal(q0.scale_tril, dim1=-2, dim2=-1)),
              "lower": torch.tril(q0.scale_tril, -1)}
 
     def neg_elbo(prm, step):
-        eps = standard_noise(n_samples, d, gen, x.device)
+        eps = standard_noise(n_samples, d, gen, x.device, dtype=dtype)
         return -elbo_with_noise(model, x, FullGaussian(prm["mu"], _scale_tril(prm["log_diag"], prm["lower"])), eps)
 
     p, trace, taken, conv, path = optimize_per_example(

@@ -10,6 +10,9 @@ The refinement differentiates the *sum* of per-example losses (each example take
 vaelab.inference.savae); the returned loss is the batch mean, like every other objective.
 stats: loss, rec, kl, elbo at λ_K (nats, batch mean), elbo0 = ELBO at λ_0 (same noise), and for
 'vae+svi+kl' kl_qk_q0.
+Random draws: ε (B, d) for the final ELBO, then the SVI noise (K, B, d), in that order, from `generator` when
+one is given (torch's global random state is then untouched), else from the global generator (what fit()
+uses, seeded by its `seed`). The decoder's own randomness (word dropout in training mode) stays global.
 
 These losses live in the inference layer because they run the refinement (vaelab.inference.savae);
 vaelab.train.objectives puts them beside the plain objectives of vaelab.objectives for fit() and the CLI.
@@ -40,20 +43,35 @@ def _encoder_only(model, x, mu0, lv0, eps, kl_weight):
     return (mu0 * gm).sum() + (lv0 * gl).sum()
 
 
+def _randn(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Standard normals of `shape` with like's dtype and device, drawn from `generator` (on its own device,
+    so a CPU generator reproduces the same numbers for a CUDA model) or else from the global generator."""
+    if generator is None:
+        return torch.randn(shape, device=like.device, dtype=like.dtype)
+    return torch.randn(shape, generator=generator, device=generator.device, dtype=like.dtype).to(like.device)
+
+
 def savae_loss(model, x: torch.Tensor, kl_weight: float = 1.0, *, mode: str = "savae", svi_steps: int = 10,
-               svi_lr: float = 1.0, svi_momentum: float = 0.5, svi_clip: float | None = 5.0, hvp: str = "exact"):
-    """Negative ELBO at the refined λ_K (batch mean) plus the mode's encoder term; see the module docstring."""
+               svi_lr: float = 1.0, svi_momentum: float = 0.5, svi_clip: float | None = 5.0, hvp: str = "exact",
+               generator: torch.Generator | None = None):
+    """Negative ELBO at the refined λ_K (batch mean, nats) plus the mode's encoder term: (loss, stats).
+
+    x (B, *data_shape). generator: a torch.Generator for the draws (ε, then the (K, B, d) SVI noise), so that
+    the same seed gives bit-identical loss and gradients whatever else used torch's global RNG; None draws
+    from the global generator. See the module docstring for the modes and stats."""
     if mode not in SAVAE_MODES:
         raise ValueError(f"mode={mode!r} is not one of the accepted choices: {', '.join(map(repr, SAVAE_MODES))}")
     check_refine_args(svi_steps, svi_lr, svi_momentum, svi_clip, hvp)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     if mode == "svi":
         mu0 = torch.zeros(x.shape[0], model.latent_dim, device=x.device, dtype=next(model.parameters()).dtype)
         lv0 = torch.zeros_like(mu0)
     else:
         q0 = model.encode(x)
         mu0, lv0 = q0.mu, q0.logvar
-    eps = torch.randn(mu0.shape, device=mu0.device, dtype=mu0.dtype)      # the draw elbo_loss makes
-    noise = torch.randn(svi_steps, *mu0.shape, device=mu0.device, dtype=mu0.dtype) if svi_steps else None
+    eps = _randn(mu0.shape, mu0, generator)                                 # the draw elbo_loss makes
+    noise = _randn((svi_steps, *mu0.shape), mu0, generator) if svi_steps else None
     opts = {"steps": svi_steps, "lr": svi_lr, "momentum": svi_momentum, "clip": svi_clip, "hvp": hvp,
             "kl_weight": kl_weight, "noise": noise}
     if mode == "savae":
@@ -80,9 +98,9 @@ def savae_loss(model, x: torch.Tensor, kl_weight: float = 1.0, *, mode: str = "s
 
 def make_savae_objective(name: str, *, svi_steps: int = 10, svi_lr: float = 1.0, svi_momentum: float = 0.5,
                          svi_clip: float | None = 5.0, hvp: str = "exact"):
-    """The (model, x, kl_weight) -> (loss, stats) objective of mode `name` (one of SAVAE_MODES), with K =
-    svi_steps SVI steps of size svi_lr, momentum svi_momentum, per-example gradient-norm clip svi_clip
-    (None: off) and backward backend hvp 'exact' | 'fd'."""
+    """The (model, x, kl_weight, generator=None) -> (loss, stats) objective of mode `name` (one of
+    SAVAE_MODES), with K = svi_steps SVI steps of size svi_lr, momentum svi_momentum, per-example
+    gradient-norm clip svi_clip (None: off) and backward backend hvp 'exact' | 'fd'."""
     check_choice("objective", name, SAVAE_MODES)
     check_refine_args(svi_steps, svi_lr, svi_momentum, svi_clip, hvp)
     return partial(savae_loss, mode=name, svi_steps=svi_steps, svi_lr=svi_lr, svi_momentum=svi_momentum,

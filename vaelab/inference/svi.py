@@ -5,6 +5,8 @@ ELBOs, so the gradient for example i is exactly the gradient of its own ELBO, an
 (Adam moments, momentum, step counter, convergence) is kept per example. At each step one noise draw
 eps (S, 1, d) is shared by all examples (common random numbers), so an example's path does not depend
 on which other examples share its batch: optimising a batch gives the same q as optimising each alone.
+The noise is drawn in the model's dtype (float64 models work) from a private CPU generator seeded with
+`seed`; torch's global random state is left alone.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import torch
 
 from ..checks import check_choice, check_float, check_int
 from ..models.distributions import DiagGaussian
-from .families import elbo_with_noise, standard_noise
+from .families import dtype_of, elbo_with_noise, standard_noise
 
 OPTIMIZERS = ("adam", "sgd")
 INITS = ("encoder", "prior")
@@ -24,7 +26,8 @@ INITS = ("encoder", "prior")
 class SVIResult:
     """q: the refined q (detached). trace: (T, B) ELBO estimate at each step (nats; row t is the value
     before update t+1, on that step's noise); T = steps + 1, fewer when every example converged early. steps_taken: (B,) updates made before each example
-    converged (or hit `steps`). converged: (B,) bool. path: {name: (steps + 1, B, ...)} when recorded."""
+    converged (or hit `steps`). converged: (B,) bool. path: {name: (steps + 1, B, ...)} when recorded
+    (record_path=True), or {name: (len(record_path), B, ...)}: the parameters after each listed step."""
 
     q: object
     trace: torch.Tensor
@@ -48,7 +51,7 @@ def check_svi_args(steps, lr, optimizer, n_samples, momentum, tol, window, lr_en
 
 def optimize_per_example(params: dict, neg_elbo, *, steps: int, lr: float, optimizer: str = "adam",
                          momentum: float = 0.9, adam_betas=(0.9, 0.999), tol: float | None = None,
-                         window: int = 25, record_path: bool = False, lr_end: float | None = None):
+                         window: int = 25, record_path=False, lr_end: float | None = None):
     """Minimise neg_elbo(params, step) -> (B,) separately for each example.
 
     params: {name: tensor with leading batch dim B}, updated as copies (the inputs are not modified).
@@ -57,6 +60,8 @@ def optimize_per_example(params: dict, neg_elbo, *, steps: int, lr: float, optim
     lr_end: when given, the step size stays lr for the first half of `steps`, then decays geometrically to
     lr_end over the second half (a smaller final
     step shrinks the jitter that gradient noise leaves around the optimum).
+    record_path: False, True (the params before the first and after every update) or a sequence of step
+    numbers in [0, steps] (after that many updates; steps not reached, after an early stop, are left out).
     Returns (params, trace (T <= steps + 1, B), steps_taken (B,), converged (B,), path).
     """
     p = {k: v.detach().clone() for k, v in params.items()}
@@ -66,7 +71,11 @@ def optimize_per_example(params: dict, neg_elbo, *, steps: int, lr: float, optim
     v2 = {k: torch.zeros_like(v) for k, v in p.items()}
     t = torch.zeros(b, device=dev)
     active = torch.ones(b, dtype=torch.bool, device=dev)
-    trace, path = [], {k: [v.clone()] for k, v in p.items()} if record_path else {}
+    keep = _steps_to_record(record_path, steps)
+    trace, path = [], {k: [] for k in p} if keep else {}
+    if 0 in keep:
+        for k in p:
+            path[k].append(p[k].clone())
     prev_window = None
     for step in range(steps + 1):
         with torch.enable_grad():
@@ -93,7 +102,7 @@ def optimize_per_example(params: dict, neg_elbo, *, steps: int, lr: float, optim
                 m[k] = torch.where(mask.bool(), momentum * m[k] + g, m[k])
                 update = m[k]
             p[k] = (val.detach() - rate * mask * update).detach()
-        if record_path:
+        if step + 1 in keep:
             for k in p:
                 path[k].append(p[k].clone())
         if tol is not None and (step + 1) % window == 0:
@@ -105,20 +114,33 @@ def optimize_per_example(params: dict, neg_elbo, *, steps: int, lr: float, optim
                 break
     trace = torch.stack(trace)
     converged = ~active if tol is not None else torch.zeros(b, dtype=torch.bool, device=dev)
-    path = {k: torch.stack(v) for k, v in path.items()}
+    path = {k: torch.stack(v) for k, v in path.items() if v}
     p = {k: v.detach() for k, v in p.items()}
     return p, trace, t.long(), converged, path
 
 
+def _steps_to_record(record_path, steps: int):
+    if record_path is True:
+        return range(steps + 1)
+    if record_path is False or record_path is None:
+        return ()
+    keep = sorted({int(s) for s in record_path})
+    if keep and (keep[0] < 0 or keep[-1] > steps):
+        raise ValueError(f"record_path steps must lie in [0, steps={steps}], got {list(record_path)!r}")
+    return keep
+
+
 def refine(model, x: torch.Tensor, init="encoder", *, steps: int = 200, lr: float = 0.05,
            optimizer: str = "adam", n_samples: int = 10, momentum: float = 0.9, tol: float | None = None,
-           window: int = 25, seed: int = 0, record_path: bool = False, lr_end: float | None = None) -> SVIResult:
+           window: int = 25, seed: int = 0, record_path=False, lr_end: float | None = None) -> SVIResult:
     """q* for each example of x (B, *data_shape): the diagonal Gaussian that maximises its own ELBO.
 
     init: 'encoder' (start from q(z|x)), 'prior' (mu = 0, logvar = 0, no encoder used: the SVI of Kim et
     al. 2018) or a DiagGaussian with B rows. Each step uses n_samples reparameterized draws per example.
     optimizer: 'adam' or 'sgd' (with `momentum`); lr > 0 (decaying to lr_end when given); steps >= 0 (0
     returns the initial q). tol, window: the convergence rule of optimize_per_example (None: run all steps).
+    record_path: False, True or a sequence of step numbers (see optimize_per_example); result.path holds
+    mu and logvar at those steps.
     """
     check_svi_args(steps, lr, optimizer, n_samples, momentum, tol, window, lr_end)
     model.eval()
@@ -131,13 +153,13 @@ def refine(model, x: torch.Tensor, init="encoder", *, steps: int = 200, lr: floa
             with torch.no_grad():
                 q0 = model.encode(x)
         else:
-            zeros = torch.zeros(x.shape[0], model.latent_dim, device=x.device)
+            zeros = torch.zeros(x.shape[0], model.latent_dim, device=x.device, dtype=dtype_of(model))
             q0 = DiagGaussian(zeros, zeros.clone())
     gen = torch.Generator().manual_seed(seed)
-    d = model.latent_dim
+    d, dtype = model.latent_dim, dtype_of(model)
 
     def neg_elbo(prm, step):
-        eps = standard_noise(n_samples, d, gen, x.device)
+        eps = standard_noise(n_samples, d, gen, x.device, dtype=dtype)
         return -elbo_with_noise(model, x, DiagGaussian(prm["mu"], prm["logvar"]), eps)
 
     p, trace, taken, conv, path = optimize_per_example(

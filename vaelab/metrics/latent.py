@@ -27,28 +27,44 @@ def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def mutual_information(mu: torch.Tensor, logvar: torch.Tensor, batch_size: int = 1000) -> float:
+def mutual_information_stats(mu: torch.Tensor, logvar: torch.Tensor, batch_size: int = 1000,
+                             generator: torch.Generator | None = None) -> dict:
     """I_q(x; z) by He et al. (2019)'s minibatch estimator, averaged over batches of `batch_size` (nats).
 
     I = E_x[E_q(z|x) log q(z|x)] - E_q(z) log q(z), with log q(z_i) ~ logsumexp_j log q(z_i|x_j) - log B.
-    Biased for small batches (it cannot exceed log B) and may go slightly negative. Draws z from the
-    global torch RNG (seed it for reproducible numbers; a private fixed-seed generator would correlate the
-    noise with any data generated from the same seed).
+    Returns {mi, mi_se, mi_ceiling}:
+    - mi_ceiling: log B (B = the examples in the aggregate sample; averaged over batches when the last one
+      is smaller). Each term is at most log B + (|eps_i|^2 - d)/2, whose noise has mean 0: the estimate cannot
+      exceed log B beyond its Monte-Carlo error. A value near the ceiling measures the sample size, not the
+      code: use more examples before comparing such values.
+    - mi_se: the standard error over examples of the per-example terms (approximate: the terms of one batch
+      share the aggregate sample).
+    The estimate is biased for small B, can exceed the KL (it is not a bound) and can go slightly negative.
+    z is drawn from `generator` (on mu's device), or from torch's global generator when None.
     """
     check_int("batch_size", batch_size, 2)
     n, d = mu.shape
-    total = 0.0
+    terms, ceiling = [], 0.0
     for start in range(0, n, batch_size):
         m, lv = mu[start:start + batch_size], logvar[start:start + batch_size]
         b = m.shape[0]
-        neg_entropy = (-0.5 * d * (1 + LOG_2PI) - 0.5 * lv.sum(-1)).mean()
-        z = m + torch.exp(0.5 * lv) * torch.randn_like(m)
+        neg_entropy = -0.5 * d * (1 + LOG_2PI) - 0.5 * lv.sum(-1)
+        z = m + torch.exp(0.5 * lv) * torch.randn(m.shape, generator=generator, device=m.device, dtype=m.dtype)
         # log q(z_i | x_j) for all pairs: (b, b)
         diff = z[:, None, :] - m[None, :, :]
         log_q_ij = -0.5 * (LOG_2PI + lv[None] + diff ** 2 / lv.exp()[None]).sum(-1)
         log_qz = torch.logsumexp(log_q_ij, 1) - math.log(b)
-        total += float(neg_entropy - log_qz.mean()) * b
-    return total / n
+        terms.append(neg_entropy - log_qz)
+        ceiling += math.log(b) * b
+    t = torch.cat(terms).double()
+    se = float(t.std() / math.sqrt(n)) if n > 1 else float("nan")
+    return {"mi": float(t.mean()), "mi_se": se, "mi_ceiling": ceiling / n}
+
+
+def mutual_information(mu: torch.Tensor, logvar: torch.Tensor, batch_size: int = 1000,
+                       generator: torch.Generator | None = None) -> float:
+    """The value of mutual_information_stats (nats): I_q(x; z), at most log(batch size)."""
+    return mutual_information_stats(mu, logvar, batch_size, generator)["mi"]
 
 
 def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:

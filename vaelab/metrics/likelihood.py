@@ -25,13 +25,29 @@ def samples_per_chunk(model, xb: torch.Tensor, k: int) -> int:
     return max(1, min(k, budget // (xb.shape[0] * width)))
 
 
+def mean_se(t: torch.Tensor) -> tuple[float, float]:
+    """(mean, standard error of the mean) of per-example values t (N,), N >= 2, as floats in t's units:
+    se = std(t) / sqrt(N), std with Bessel's correction. For a difference of two quantities measured on the
+    same examples (e.g. a gap, or two models), pass the per-example differences: that is the paired SE."""
+    t = torch.as_tensor(t).detach().reshape(-1).double()
+    if t.numel() < 2:
+        raise ValueError(f"t must hold at least 2 values for a standard error, got {t.numel()}")
+    return float(t.mean()), float(t.std() / math.sqrt(t.numel()))
+
+
 @torch.inference_mode()
-def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int | None = None,
-              generator_seed: int | None = 0, proposal=None, precision: str = "fp32") -> torch.Tensor:
+def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int | None = None, seed: int = 0,
+              generator: torch.Generator | None = None, proposal=None, precision: str = "fp32") -> torch.Tensor:
     """log p(x) ~ L_K = logsumexp_k log w_k - log K with z_k ~ q(z|x), per example: (N,) nats.
 
-    proposal: None (the encoder's q(z|x)) or a batched q with N rows (a DiagGaussian or an
-    inference.FullGaussian, e.g. the per-example optimum q*): then w_k = p(x, z_k) / proposal(z_k).
+    proposal: None (the encoder's q(z|x)) or a batched proposal with N rows and rsample(n, generator) and
+    log_prob: a DiagGaussian, an inference.FullGaussian (e.g. the per-example optimum q*) or, better, an
+    inference.families.defensive_proposal(q*) (finite-variance weights): then w_k = p(x, z_k) / proposal(z_k).
+
+    Randomness: every draw comes from `generator` (a torch.Generator on x's device), else from a private
+    generator seeded with `seed`; torch's global random state is left alone. One generator runs through all
+    batches and chunks, so examples get independent draws; the same seed gives the same numbers (for the
+    same batch_size and chunk). Passing one generator to successive calls continues its stream.
 
     Memory is bounded by `batch_size` examples and `chunk` samples at a time (auto: about
     CHUNK_ELEMENTS[device] decoder outputs); the chunks are combined exactly with a running logsumexp,
@@ -44,39 +60,40 @@ def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int 
     check_int("batch_size", batch_size, 1)
     if chunk is not None:
         check_int("chunk", chunk, 1)
-    if generator_seed is not None:
-        torch.manual_seed(generator_seed)
+    if generator is None:
+        generator = torch.Generator(device=x.device).manual_seed(check_int("seed", seed, 0))
     out = []
     with arithmetic(precision, x.device):
         for start in range(0, x.shape[0], batch_size):
-            out.append(_iw_batch(model, x, start, batch_size, k, chunk, proposal))
+            out.append(_iw_batch(model, x, start, batch_size, k, chunk, proposal, generator))
     return torch.cat(out)
 
 
-def _iw_batch(model, x, start, batch_size, k, chunk, proposal) -> torch.Tensor:
+def _iw_batch(model, x, start, batch_size, k, chunk, proposal, generator) -> torch.Tensor:
     xb = x[start:start + batch_size]
     step = chunk or samples_per_chunk(model, xb, k)
     parts = []
     for done in range(0, k, step):
         if proposal is None:
-            log_w, _, _ = log_importance_weights(model, xb, min(step, k - done))
+            log_w, _, _ = log_importance_weights(model, xb, min(step, k - done), generator=generator)
         else:
             q = rows_of(proposal, slice(start, start + batch_size))
-            z = q.rsample(min(step, k - done))
+            z = q.rsample(min(step, k - done), generator=generator)
             log_w = model.decode(z).log_prob(xb) + standard_normal_log_prob(z) - q.log_prob(z)
         parts.append(torch.logsumexp(log_w.to(torch.promote_types(log_w.dtype, torch.float32)), 0))  # bf16 -> fp32
     return torch.logsumexp(torch.stack(parts), 0) - math.log(k)
 
 
 @torch.inference_mode()
-def elbo_parts(model, x: torch.Tensor, batch_size: int = 1000) -> dict:
-    """One pass over x: rec (N,) = -log p(x|z), z ~ q (one sample); kl (N,) analytic; mu, logvar (N, d)."""
+def elbo_parts(model, x: torch.Tensor, batch_size: int = 1000, generator: torch.Generator | None = None) -> dict:
+    """One pass over x: rec (N,) = -log p(x|z), z ~ q (one sample); kl (N,) analytic; mu, logvar (N, d).
+    generator: a torch.Generator on the model's device for the draws of z (None: torch's global generator)."""
     check_int("batch_size", batch_size, 1)
     rec, mu, logvar = [], [], []
     for start in range(0, x.shape[0], batch_size):
         xb = x[start:start + batch_size]
         q = model.encode(xb)
-        rec.append(-model.decode(q.rsample()).log_prob(xb))
+        rec.append(-model.decode(q.rsample(generator=generator)).log_prob(xb))
         mu.append(q.mu)
         logvar.append(q.logvar)
     mu, logvar = torch.cat(mu), torch.cat(logvar)

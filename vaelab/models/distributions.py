@@ -25,10 +25,11 @@ class DiagGaussian:
     def std(self) -> torch.Tensor:
         return torch.exp(0.5 * self.logvar)
 
-    def rsample(self, n: int | None = None) -> torch.Tensor:
-        """Reparameterized draw: (..., d), or (n, ..., d) when n is given."""
+    def rsample(self, n: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Reparameterized draw: (..., d), or (n, ..., d) when n is given. generator: a torch.Generator on
+        mu's device (None: torch's global generator)."""
         shape = self.mu.shape if n is None else (n, *self.mu.shape)
-        eps = torch.randn(shape, device=self.mu.device, dtype=self.mu.dtype)
+        eps = torch.randn(shape, device=self.mu.device, dtype=self.mu.dtype, generator=generator)
         return self.mu + self.std * eps
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
@@ -52,7 +53,9 @@ def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
 
 
 class Bernoulli:
-    """p(x|z) with independent pixels; logits: (..., *event_shape). Targets may be in [0, 1] (continuous Bernoulli-style use)."""
+    """p(x|z) with independent binary pixels; logits: (..., *event_shape). A normalised log-probability only
+    for x in {0, 1}: on grey x it is a cross-entropy, not a likelihood (use ContinuousBernoulli there).
+    Training and evaluation refuse grey data for it (vaelab.models.check_likelihood_data)."""
 
     def __init__(self, logits: torch.Tensor, event_dims: int):
         self.logits, self.event_dims = logits, event_dims
@@ -71,6 +74,52 @@ class Bernoulli:
 
     def sample(self) -> torch.Tensor:
         return torch.bernoulli(self.mean)
+
+
+def log_cb_normaliser(logits: torch.Tensor) -> torch.Tensor:
+    """log C(p) of the continuous Bernoulli (Loaiza-Ganem & Cunningham 2019, eq. 4), as a function of the logit l.
+
+    C(p) = 2 artanh(1 - 2p) / (1 - 2p). With p = sigmoid(l): 1 - 2p = -tanh(l/2) and artanh(1 - 2p) = -l/2,
+    so C = l / tanh(l/2), which tends to 2 at l = 0. Near 0 the Taylor series 2 (1 + u²/3 - u⁴/45), u = l/2,
+    is used (relative error < 1e-12 for |l| < 1e-2); its gradient stays finite everywhere."""
+    small = logits.abs() < 1e-2
+    safe = torch.where(small, torch.ones_like(logits), logits)
+    far = torch.log(safe / torch.tanh(0.5 * safe))
+    u2 = (0.5 * logits) ** 2
+    near = math.log(2.0) + torch.log1p(u2 / 3 - u2 * u2 / 45)
+    return torch.where(small, near, far)
+
+
+class ContinuousBernoulli(Bernoulli):
+    """The continuous Bernoulli (Loaiza-Ganem & Cunningham, NeurIPS 2019): a normalised density on [0, 1]
+    per pixel, p(x | l) = C(p) p^x (1 - p)^(1 - x) with p = sigmoid(l). Its log-density is the Bernoulli
+    cross-entropy plus log C(p) (>= log 2 per pixel), so it is a real log-likelihood of grey data (it can
+    be positive: a density, not a probability). Its mean is not p: see `mean`; `probs` is p."""
+
+    @property
+    def probs(self) -> torch.Tensor:
+        return torch.sigmoid(self.logits)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        """E[x] = p / (2p - 1) + 1 / (2 artanh(1 - 2p)) = 1/(1 - e^-l) - 1/l, and 1/2 at l = 0."""
+        l = self.logits
+        small = l.abs() < 1e-2
+        safe = torch.where(small, torch.ones_like(l), l)
+        return torch.where(small, 0.5 + l / 12, 1 / (-torch.expm1(-safe)) - 1 / safe)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """sum over the event dims of x log p + (1 - x) log(1 - p) + log C(p), nats; x in [0, 1]."""
+        norm = log_cb_normaliser(self.logits).flatten(-self.event_dims).sum(-1)
+        return super().log_prob(x) + norm
+
+    def sample(self) -> torch.Tensor:
+        """Inverse-CDF draw: x = log(1 + u (e^l - 1)) / l (u uniform), and u at l = 0."""
+        l = self.logits
+        u = torch.rand_like(l)
+        small = l.abs() < 1e-4
+        safe = torch.where(small, torch.ones_like(l), l)
+        return torch.where(small, u, torch.log1p(u * torch.expm1(safe)) / safe).clamp(0.0, 1.0)
 
 
 class Gaussian:

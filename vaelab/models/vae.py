@@ -5,13 +5,16 @@ import torch
 from torch import nn
 
 from ..checks import check_choice, check_int
-from .distributions import Bernoulli, DiagGaussian, Gaussian
+from .distributions import Bernoulli, ContinuousBernoulli, DiagGaussian, Gaussian
 from .nets import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 from .autoregressive import Autoregressive
 
 MODELS = ("mlp", "conv", "pixelcnn", "lstm")
 TEXT_MODELS = ("lstm",)   # models for token-id data (meta kind "text"); every other model takes images/points
-LIKELIHOODS = ("bernoulli", "gaussian")
+LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")
+# Which likelihood is a normalised density for which kind of data (Dataset.meta["kind"]): binary pixels take the
+# Bernoulli, grey pixels in [0, 1] the continuous Bernoulli, real-valued points the Gaussian.
+LIKELIHOOD_OF_KIND = {"binary": "bernoulli", "gray": "cbernoulli", "real": "gaussian"}
 
 
 class VAE(nn.Module):
@@ -41,6 +44,8 @@ class VAE(nn.Module):
         out = self.decoder(z)
         if self.likelihood == "bernoulli":
             return Bernoulli(out, event_dims=len(self.data_shape))
+        if self.likelihood == "cbernoulli":
+            return ContinuousBernoulli(out, event_dims=len(self.data_shape))
         return Gaussian(out, self.obs_logvar.clamp(-8.0, 4.0), event_dims=len(self.data_shape))
 
     @property
@@ -114,6 +119,39 @@ def check_model_data(model: str, kind: str | None) -> None:
         wants = "a text dataset (e.g. 'synthetic_text')" if model in TEXT_MODELS else \
             f"image or point data; text data goes with the {', '.join(map(repr, TEXT_MODELS))} model"
         raise ValueError(f"model={model!r} cannot train on data of kind {kind!r}: it needs {wants}")
+
+
+def likelihood_for(kind: str | None, binarize: str | None = None) -> str:
+    """The likelihood that is a normalised density for data of this kind: 'bernoulli' for binary images (and
+    for grey images binarized dynamically: the loop trains on fresh binary draws), 'cbernoulli' for grey
+    images, 'gaussian' for real-valued points."""
+    if binarize == "dynamic":
+        return "bernoulli"
+    if kind not in LIKELIHOOD_OF_KIND:
+        raise ValueError(f"no pixel likelihood for data of kind {kind!r}; kinds with one: {sorted(LIKELIHOOD_OF_KIND)}")
+    return LIKELIHOOD_OF_KIND[kind]
+
+
+def check_likelihood_data(likelihood: str, x: torch.Tensor, *, dynamic: bool = False) -> None:
+    """Refuse data that the likelihood is not a normalised density for: its "nats" would not be a log-likelihood.
+
+    'bernoulli' needs x in {0, 1} (dynamic=True: the caller binarizes each draw, so x in [0, 1] is enough);
+    'cbernoulli' needs x in [0, 1]. Token ids (integer x) go to autoregressive text decoders and are not
+    checked here. One pass over x, one host read."""
+    if likelihood == "gaussian" or not torch.is_floating_point(x) or x.numel() == 0:
+        return
+    in_unit = bool(((x >= 0) & (x <= 1)).all())
+    if likelihood == "bernoulli" and not dynamic:
+        if in_unit and bool(((x == 0) | (x == 1)).all()):
+            return
+        raise ValueError(
+            "likelihood='bernoulli' needs binary data (every value 0 or 1), but x has values in between: its "
+            "log-probability would be a cross-entropy, not a log-likelihood, and its 'nats' could not be compared "
+            "with anything. Binarize the data (load_dataset(..., binarize='static' or 'dynamic'), CLI --binarize), "
+            "or use likelihood='cbernoulli' (continuous Bernoulli, normalised on [0, 1]) for grey images")
+    if not in_unit:
+        raise ValueError(f"likelihood={likelihood!r} needs data in [0, 1], got values from {float(x.min()):g} to "
+                         f"{float(x.max()):g}; use likelihood='gaussian' for real-valued data")
 
 
 def model_from_config(config: dict) -> VAE:

@@ -32,15 +32,17 @@ def elbo_loss(model, x: torch.Tensor, beta: float = 1.0, kl_weight: float = 1.0)
     return loss, {"loss": loss.detach(), "rec": rec, "kl": kl, "elbo": -(rec + kl)}
 
 
-def log_importance_weights(model, x: torch.Tensor, k: int, kl_weight: float = 1.0):
+def log_importance_weights(model, x: torch.Tensor, k: int, kl_weight: float = 1.0,
+                           generator: torch.Generator | None = None):
     """log w_k = log p(x|z_k) + w * (log p(z_k) - log q(z_k|x)), z_k ~ q(z|x): returns (log_w (K, B), rec (K, B), kl (K, B)).
 
     rec and kl are the single-sample ELBO parts (-log p(x|z_k) and log q - log p), so that
-    mean(-rec - kl) is the ELBO estimated with K samples.
+    mean(-rec - kl) is the ELBO estimated with K samples. generator: a torch.Generator on the model's
+    device for the draws (None: torch's global generator).
     """
     check_int("k", k, 1)
     q = model.encode(x)
-    z = q.rsample(k)                                        # (K, B, d)
+    z = q.rsample(k, generator=generator)                   # (K, B, d)
     log_px_z = model.decode(z).log_prob(x)                  # (K, B)
     log_ratio = q.log_prob(z) - standard_normal_log_prob(z)  # (K, B): sample-based KL
     return log_px_z - kl_weight * log_ratio, -log_px_z, log_ratio

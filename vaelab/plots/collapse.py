@@ -50,7 +50,8 @@ def collapse_view(history, title: str | None = None, compare=None, compare_label
 
 
 def remedy_bars(rows, metrics=("kl", "mi", "probe_acc"), title: str | None = None):
-    """One bar panel per metric, one bar per remedy row (the dicts of vaelab.train.remedy_table)."""
+    """One bar panel per metric, one bar per remedy row (the dicts of vaelab.train.remedy_table), with
+    ± 1 standard-error bars where the rows carry `<metric>_se`."""
     rows = list(rows)
     if not rows:
         raise ValueError("rows is empty: pass vaelab.train.remedy_table(...)")
@@ -58,7 +59,9 @@ def remedy_bars(rows, metrics=("kl", "mi", "probe_acc"), title: str | None = Non
     names = [f"{r['remedy']}" + (f"\n{r['variant']}" if r.get("variant") not in (None, "default") else "")
              for r in rows]
     for ax, key in zip(axes[0], metrics):
-        ax.bar(np.arange(len(rows)), [r[key] for r in rows], color=COLORS.get(key, "#9467bd"))
+        # error bars: the standard error over test examples (remedy_row's <key>_se), where the rows carry it
+        err = [r.get(f"{key}_se", 0.0) for r in rows] if any(f"{key}_se" in r for r in rows) else None
+        ax.bar(np.arange(len(rows)), [r[key] for r in rows], yerr=err, capsize=4, color=COLORS.get(key, "#9467bd"))
         ax.set_xticks(np.arange(len(rows)), names, rotation=60, ha="right")
         style_axes(ax, title=key)
     if title:

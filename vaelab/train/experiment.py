@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from .._version import __version__
 from ..checks import check_int
 from ..data import load_dataset, subset
-from ..models.vae import build_model, check_model_data
+from ..models.vae import build_model, check_model_data, likelihood_for
 from ..runtime import pick_device, seed_everything
 from .loop import fit
 
@@ -103,8 +103,8 @@ def train(cfg: TrainConfig | dict, device=None, progress=None, valid=None):
         cfg = TrainConfig.from_dict(cfg)
     ds = training_data(cfg)
     seed_everything(cfg.seed)
-    likelihood = "gaussian" if ds.meta["kind"] == "real" else "bernoulli"
     check_model_data(cfg.model, ds.meta["kind"])
+    likelihood = "bernoulli" if ds.meta["kind"] == "text" else likelihood_for(ds.meta["kind"], cfg.binarize)
     model = build_model(cfg.model, ds.meta["shape"], cfg.latent_dim, cfg.hidden, likelihood=likelihood,
                         **model_options(cfg, ds))
     history = fit(model, ds, cfg.objective, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,

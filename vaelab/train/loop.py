@@ -18,7 +18,7 @@ from ..checks import check_float, check_int
 from ..data.dataset import Dataset
 from ..metrics.collapse import collapse_message, is_collapsed, latent_usage
 from ..metrics.likelihood import elbo_parts
-from ..models.vae import check_model_data
+from ..models.vae import check_likelihood_data, check_model_data
 from ..objectives.collapse import kl_schedule
 from ..objectives.elbo import kl_warmup as warmup_weight
 from ..runtime import pick_device, seed_everything
@@ -90,6 +90,7 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
     dev = pick_device(device)
     x = (data.x if isinstance(data, Dataset) else data).to(dev)
     dynamic = isinstance(data, Dataset) and data.meta.get("binarize") == "dynamic"
+    check_likelihood_data(getattr(model, "likelihood", "gaussian"), x, dynamic=dynamic)
     n = x.shape[0]
     if n == 0:
         raise ValueError("data is empty: fit needs at least one example")

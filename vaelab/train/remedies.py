@@ -11,6 +11,7 @@ Remedies (names in vaelab.objectives.collapse.REMEDIES):
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import torch
@@ -58,12 +59,16 @@ def remedy_row(model, test, iw_samples: int = 50, label: int = 0, seed: int = 0)
     still has tiny mean differences that a standardising probe would blow up."""
     check_int("iw_samples", iw_samples, 1)
     result = evaluate(model, test, iw_samples=iw_samples, batch_size=250, seed=seed)
-    row = {k: result[k] for k in ("iw_nll", "elbo", "kl", "mi", "active_units", "ppl") if k in result}
+    keys = ("iw_nll", "iw_nll_se", "elbo", "elbo_se", "kl", "kl_se", "mi", "mi_se", "mi_ceiling", "active_units", "ppl")
+    row = {k: result[k] for k in keys if k in result}
     mu, logvar = encode_all(model, test.x.to(model.device))
     z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed)).to(mu)
     y = test.y if test.y.dim() == 1 else test.y[:, label]
     half = len(y) // 2
-    row["probe_acc"] = linear_probe(z[:half], y[:half], z[half:], y[half:], seed=seed)
+    acc = linear_probe(z[:half], y[:half], z[half:], y[half:], seed=seed)
+    # binomial standard error of an accuracy over the len(y) - half scored examples
+    row.update(probe_acc=acc, probe_acc_se=math.sqrt(max(acc * (1 - acc), 0.0) / max(len(y) - half, 1)),
+               probe_chance=float(torch.bincount(y[half:].long()).max()) / max(len(y) - half, 1))
     return row
 
 

@@ -64,19 +64,22 @@ def _g(v) -> str:
     return f"{v:g}"
 
 
-# -- notebook 01: the 8-D VAE, its β sweep, the 2-D VAE (digits, grey) -----------------------------------------
+# -- notebook 01: the 8-D VAE, its β sweep, the 2-D VAE (digits, statically binarized) -------------------------
+# Binarized, so that the Bernoulli likelihood is a real probability and every "nats" a code length (grey
+# pixels would need a density, e.g. the continuous Bernoulli, whose values are not comparable with these).
 def nb01_base(q: bool) -> TrainConfig:
-    return TrainConfig(dataset="digits", latent_dim=8, hidden=[128, 128], epochs=30 if q else 150, seed=0)
+    return TrainConfig(dataset="digits", binarize="static", latent_dim=8, hidden=[128, 128],
+                       epochs=30 if q else 150, seed=0)
 
 
 BETAS_QUICK, BETAS_FULL = [0.1, 0.5, 1.0, 2.0, 4.0], [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
-_add("vae-digits-8d", "VAE, 8-D latent, 8x8 digits", "image", [NB01], nb01_base, True)
-_add("vae-digits-2d", "VAE, 2-D latent, 8x8 digits", "image", [NB01],
+_add("vae-digits-8d", "VAE, 8-D latent, binarized 8x8 digits", "image", [NB01], nb01_base, True)
+_add("vae-digits-2d", "VAE, 2-D latent, binarized 8x8 digits (notebook 01)", "image", [NB01],
      lambda q: replace(nb01_base(q), latent_dim=2, epochs=100 if q else 400), True)
-_add("vae-digits-16d", "VAE, 16-D latent, 8x8 digits", "image", [],
+_add("vae-digits-16d", "VAE, 16-D latent, binarized 8x8 digits", "image", [],
      lambda q: replace(nb01_base(q), latent_dim=16), True)
 for _b in BETAS_FULL:
-    _add(f"beta-vae-digits/beta={_g(_b)}", f"β-VAE (β={_g(_b)}), 8-D latent, 8x8 digits", "image", [NB01],
+    _add(f"beta-vae-digits/beta={_g(_b)}", f"β-VAE (β={_g(_b)}), 8-D latent, binarized 8x8 digits", "image", [NB01],
          _only(lambda q, b=_b: b in (BETAS_QUICK if q else BETAS_FULL),
                lambda q, b=_b: replace(nb01_base(q), objective="beta", beta=float(b))), _b == 4.0)
 
@@ -141,17 +144,18 @@ for _w in _GAP_TITLES:
          lambda q, w=_w: _gap(q, True, w), _w == "main")
 
 
-# -- notebook 04: MMD / InfoVAE on digits (2-D), and strong decoders on binarized digits (8-D) ------------------
+# -- notebook 04: MMD / InfoVAE on binarized digits (2-D), and strong decoders on them (8-D) --------------------
 def nb04_base(q: bool) -> TrainConfig:
-    return TrainConfig(dataset="digits", latent_dim=2, hidden=[128, 128], epochs=60 if q else 300, seed=0)
+    return TrainConfig(dataset="digits", binarize="static", latent_dim=2, hidden=[128, 128],
+                       epochs=60 if q else 300, seed=0)
 
 
 LAMBDAS_QUICK, LAMBDAS_FULL = [0.0, 1.0, 10.0, 100.0], [0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]
-_add("infovae-digits/elbo", "ELBO-VAE, 2-D latent, digits (InfoVAE's baseline)", "image", [NB04],
+_add("infovae-digits/elbo", "ELBO-VAE, 2-D latent, binarized digits (InfoVAE's baseline)", "image", [NB04],
      lambda q: replace(nb04_base(q), objective="elbo"), True)
 for _l in LAMBDAS_FULL:
     _add(f"infovae-digits/lam={_g(_l)}", ("autoencoder (MMD-VAE λ=0)" if _l == 0 else f"MMD-VAE (α=1, λ={_g(_l)})")
-         + ", 2-D latent, digits", "image", [NB04],
+         + ", 2-D latent, binarized digits", "image", [NB04],
          _only(lambda q, v=_l: v in (LAMBDAS_QUICK if q else LAMBDAS_FULL),
                lambda q, v=_l: replace(nb04_base(q), objective="infovae", alpha=1.0, lam=float(v))), _l == 10.0)
 
