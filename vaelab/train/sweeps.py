@@ -8,7 +8,7 @@ import torch
 
 from ..data import load_dataset
 from ..metrics.evaluate import eval_inputs
-from ..metrics.likelihood import elbo_parts
+from ..metrics.likelihood import elbo_parts, mean_se
 from ..runtime import pick_device
 from .cache import load_or_train
 from .experiment import TrainConfig
@@ -39,7 +39,8 @@ def beta_sweep(betas, base: TrainConfig | dict, device=None, progress=None, eval
       beta, config (the TrainConfig used), model (eval mode), history,
       rate (mean KL(q(z|x) || p(z)) on the test split, nats),
       distortion (mean -log p(x|z), z ~ q(z|x), on the test split, nats),
-      elbo (-(rate + distortion), nats).
+      elbo (-(rate + distortion), nats),
+      and rate_se, distortion_se, elbo_se: their standard errors over the test examples.
     The cache makes a second call cheap: nothing is retrained when every entry is already there.
     The test-split numbers use one z sample per example drawn with `eval_seed`. torch's global RNG is
     left as it was (python's and numpy's are reseeded by training, as in train()).
@@ -62,9 +63,10 @@ def beta_sweep(betas, base: TrainConfig | dict, device=None, progress=None, eval
         with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
             model, history = load_or_train(cfg, device=dev, progress=progress)
             model.eval()
-            torch.manual_seed(eval_seed)
-            parts = elbo_parts(model, x)
-        rate, distortion = float(parts["kl"].mean()), float(parts["rec"].mean())
+            parts = elbo_parts(model, x, generator=torch.Generator(dev).manual_seed(eval_seed))
+        (rate, rate_se), (distortion, distortion_se) = mean_se(parts["kl"]), mean_se(parts["rec"])
+        _, elbo_se = mean_se(parts["kl"] + parts["rec"])
         results.append({"beta": beta, "config": cfg, "model": model, "history": history, "rate": rate,
-                        "distortion": distortion, "elbo": -(rate + distortion)})
+                        "rate_se": rate_se, "distortion": distortion, "distortion_se": distortion_se,
+                        "elbo": -(rate + distortion), "elbo_se": elbo_se})
     return results

@@ -67,9 +67,11 @@ def _g(v) -> str:
 # -- notebook 01: the 8-D VAE, its β sweep, the 2-D VAE (digits, statically binarized) -------------------------
 # Binarized, so that the Bernoulli likelihood is a real probability and every "nats" a code length (grey
 # pixels would need a density, e.g. the continuous Bernoulli, whose values are not comparable with these).
+# Seed 1 (notebook 04: seed 2): notebook 03's models have the same sizes on the same binarized digits; another
+# seed (of the training and of the static binarization) keeps every zoo entry a model of its own.
 def nb01_base(q: bool) -> TrainConfig:
     return TrainConfig(dataset="digits", binarize="static", latent_dim=8, hidden=[128, 128],
-                       epochs=30 if q else 150, seed=0)
+                       epochs=30 if q else 150, seed=1)
 
 
 BETAS_QUICK, BETAS_FULL = [0.1, 0.5, 1.0, 2.0, 4.0], [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
@@ -147,7 +149,7 @@ for _w in _GAP_TITLES:
 # -- notebook 04: MMD / InfoVAE on binarized digits (2-D), and strong decoders on them (8-D) --------------------
 def nb04_base(q: bool) -> TrainConfig:
     return TrainConfig(dataset="digits", binarize="static", latent_dim=2, hidden=[128, 128],
-                       epochs=60 if q else 300, seed=0)
+                       epochs=60 if q else 300, seed=2)
 
 
 LAMBDAS_QUICK, LAMBDAS_FULL = [0.0, 1.0, 10.0, 100.0], [0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]
