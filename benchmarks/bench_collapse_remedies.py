@@ -22,7 +22,8 @@ from vaelab.train import TrainConfig, eval_split, remedy_table, train_remedies
 
 from _common import add_common_args, emit, record
 
-COLUMNS = ("variant", "remedy", "iw_nll", "kl", "mi", "active_units", "probe_acc", "ppl")
+COLUMNS = ("variant", "remedy", "iw_nll", "iw_nll_se", "kl", "kl_se", "mi", "mi_se", "active_units", "probe_acc",
+           "probe_acc_se", "ppl")
 
 
 def main(argv=None) -> int:
