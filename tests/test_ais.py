@@ -23,6 +23,15 @@ def test_ais_is_a_lower_bound_on_average_with_few_steps():
     assert float((est - ppca_log_px(x, W, b, s2)).mean()) < -0.1
 
 
+def test_ais_runs_in_float64():
+    model, W, b, s2 = ppca_vae_correlated()
+    model = model.double()
+    x = (torch.randn(6, 5, generator=torch.Generator().manual_seed(2)) * 2 + b).double()
+    est = ais_log_px(model, x, n_chains=32, n_steps=300, leapfrog=5)
+    assert est.dtype == torch.float64
+    assert torch.allclose(est, ppca_log_px(x, W.double(), b.double(), s2), atol=0.1)
+
+
 def test_beta_schedule_runs_from_zero_to_one():
     for kind in ("sigmoid", "linear"):
         s = beta_schedule(10, kind)

@@ -60,6 +60,31 @@ def test_a_batch_is_optimised_exactly_as_each_example_alone(fn, optimizer):
         assert torch.allclose(together.trace[:n, i], alone.trace[:n, 0], atol=1e-4)
 
 
+@pytest.mark.parametrize("fn", [refine, refine_fullcov])
+@pytest.mark.parametrize("init", ["prior", "encoder"])
+def test_float64_models_are_optimised_in_float64(fn, init):
+    model, W, b, s2 = ppca_vae_correlated()
+    model = model.double()
+    x = data(b).double()
+    mean, cov = ppca_posterior(x, W.double(), b.double(), s2)
+    r = fn(model, x, init=init, steps=600, lr=0.1, lr_end=0.001, n_samples=20)
+    assert r.q.mu.dtype == torch.float64 and r.trace.dtype == torch.float64
+    assert torch.allclose(r.q.mu, mean, atol=0.05)
+
+
+def test_adam_betas_are_checked_and_a_short_memory_gets_there_faster():
+    # From a poor start Adam's beta2 = 0.999 remembers the first, huge gradients and crawls; beta2 = 0.9 does not.
+    model, W, b, s2 = ppca_vae_correlated()
+    x = data(b)
+    mean, cov = ppca_posterior(x, W, b, s2)
+    far = DiagGaussian(torch.full((6, 2), 4.0), torch.full((6, 2), -8.0))      # posterior sd ~0.6, mean ~1
+    err = {b2: float((refine(model, x, init=far, steps=300, lr=0.05, lr_end=0.0025,
+                             adam_betas=(0.9, b2)).q.mu - mean).abs().max()) for b2 in (0.9, 0.999)}
+    assert err[0.9] < 0.2 and err[0.999] > 0.5          # measured: 0.05 and 1.2
+    with pytest.raises(ValueError, match=r"adam_betas\[1\] must be in"):
+        refine(model, x, adam_betas=(0.9, 1.0))
+
+
 def test_convergence_rule_stops_early_near_the_optimum():
     model, W, b, s2 = ppca_vae(exact_encoder=False)
     x = data(b)

@@ -47,6 +47,7 @@ import torch
 import vaelab
 from vaelab import metrics, plots, widgets, zoo
 from vaelab.inference import posterior_grid, refine
+from vaelab.metrics.likelihood import mean_se
 from vaelab.runtime import is_quick
 
 # %% tags=["parameters"]
@@ -105,7 +106,9 @@ print(f"device {device}; dataset {DATASET}; {len(test)} test points; a 2-D VAE t
 gaps2d = vaelab.memo(metrics.inference_gaps, model2d, x_test, iw_samples=IW_SAMPLES, steps=STEPS, seed=SEED)
 per = gaps2d["per_example"]
 worst = int(per["approximation_gap"].argmax())
-print({k: round(v, 3) for k, v in gaps2d.items() if isinstance(v, float)})
+print({k: round(v, 3) for k, v in gaps2d.items() if isinstance(v, float) and not k.endswith("_se")})
+print(f"standard errors over the {gaps2d['n']} points: approximation gap ± {gaps2d['approximation_gap_se']:.3f}, "
+      f"amortization gap ± {gaps2d['amortization_gap_se']:.3f} nats; q* converged for {gaps2d['qstar_converged']:.0%}")
 print(f"largest approximation gap: test point #{worst}, {float(per['approximation_gap'][worst]):.2f} nats "
       f"(median {float(per['approximation_gap'].median()):.3f})")
 
@@ -200,7 +203,9 @@ main = gap_row(main_cfg)
 keys = ["log_px", "elbo_qstar_fullcov", "elbo_qstar", "elbo_q", "approximation_gap_fullcov", "approximation_gap",
         "amortization_gap"]
 for k in keys:
-    print(f"{k:<28} {main[k]:9.3f} nats")
+    print(f"{k:<28} {main[k]:9.3f} ± {main[k + '_se']:.3f} nats")      # ± standard error over the test points
+print(f"convergence: q* {main['qstar_converged']:.0%} and full-covariance q* {main['qstar_fullcov_converged']:.0%} "
+      f"of the points (the restarted last {STEPS // 5} steps moved their ELBO by < {main['converge_tol']} nats)")
 print(f"({main['n']} points, K = {IW_SAMPLES}, {STEPS} steps: {time.perf_counter() - t0:.1f} s; "
       "milliseconds once cached)")
 
@@ -217,15 +222,17 @@ rows = {f"encoder {SMALL}": gap_row(replace(main_cfg, encoder_hidden=SMALL)),
         f"encoder {LARGE}": gap_row(replace(main_cfg, encoder_hidden=LARGE)),
         f"decoder {LARGE_DECODER}": gap_row(replace(main_cfg, hidden=LARGE_DECODER, encoder_hidden=HIDDEN)),
         f"main, {SHORT} epochs": gap_row(replace(main_cfg, epochs=SHORT))}
-print(f"{'model':<36}{'log p(x)':>10}{'approx.':>9}{'approx.(full)':>14}{'amort.':>9}")
+print(f"{'model':<36}{'log p(x)':>10}{'approx. ± SE':>15}{'approx.(full)':>14}{'amort. ± SE':>15}")
 for name, g in rows.items():
-    print(f"{name:<36}{g['log_px']:10.2f}{g['approximation_gap']:9.3f}{g['approximation_gap_fullcov']:14.3f}"
-          f"{g['amortization_gap']:9.3f}")
+    print(f"{name:<36}{g['log_px']:10.2f}{g['approximation_gap']:8.3f} ± {g['approximation_gap_se']:.3f}"
+          f"{g['approximation_gap_fullcov']:14.3f}{g['amortization_gap']:8.3f} ± {g['amortization_gap_se']:.3f}")
 
 # %%
 # What the numbers robustly show in quick mode (checked; see the discussion below).
 short, long_ = rows[f"main, {SHORT} epochs"], main
-assert long_["amortization_gap"] > short["amortization_gap"], "expected a larger amortization gap after longer training"
+# the same test points for both models: the paired standard error of the difference
+longer, longer_se = mean_se(long_["per_example"]["amortization_gap"] - short["per_example"]["amortization_gap"])
+assert longer > 3 * longer_se, f"expected a larger amortization gap after longer training ({longer:+.3f} ± {longer_se:.3f})"
 for g in rows.values():
     assert g["approximation_gap_fullcov"] <= g["approximation_gap"] + 0.01
     assert g["approximation_gap"] > -0.05 and g["amortization_gap"] > -0.05

@@ -10,14 +10,18 @@ def add_parser(sub) -> None:
     g.add_argument("--split", default="test", choices=["train", "valid", "test"])
     g.add_argument("--points", type=int, default=None, help="use a seeded subset of this many examples")
     g.add_argument("--iw-samples", type=int, default=1000, help="K for the importance-sampled log p(x)")
-    g.add_argument("--steps", type=int, default=300, help="per-example optimisation steps for q*")
+    g.add_argument("--steps", type=int, default=None,
+                   help="per-example optimisation steps for q* (default: inference_gaps's; more if it warns that "
+                        "q* has not converged)")
     g.add_argument("--lr", type=float, default=0.05, help="Adam step size of the per-example optimisation")
     g.add_argument("--no-fullcov", action="store_true", help="skip the full-covariance (richer) q*")
     g.add_argument("--ais", action="store_true", help="also estimate log p(x) by AIS (slow for big decoders)")
     g.add_argument("--batch-size", type=int, default=500)
     g.add_argument("--device", default="auto")
     g.add_argument("--json", action="store_true",
-                   help="one JSON object: log_px, elbo_qstar, elbo_q, approximation_gap, amortization_gap, ...")
+                   help="one JSON object: log_px, elbo_qstar, elbo_q, approximation_gap, amortization_gap, ..., "
+                        "each with its standard error over examples (<key>_se), and the convergence of q* "
+                        "(qstar_gain, qstar_converged)")
     g.set_defaults(func=run)
 
 
@@ -27,14 +31,16 @@ def run(args) -> int:
     from ._run import load_run, print_report
 
     check_int("iw_samples", args.iw_samples, 1)
-    check_int("steps", args.steps, 0)
+    if args.steps is not None:
+        check_int("steps", args.steps, 0)
     if args.points is not None:
         check_int("points", args.points, 1)
     model, cfg, ds = load_run(args, "gap")
     start = time.perf_counter()
-    result = inference_gaps(model, eval_inputs(ds), iw_samples=args.iw_samples, steps=args.steps, lr=args.lr,
-                            fullcov=not args.no_fullcov, ais=args.ais, batch_size=args.batch_size)
+    steps = {} if args.steps is None else {"steps": args.steps}
+    result = inference_gaps(model, eval_inputs(ds), iw_samples=args.iw_samples, lr=args.lr,
+                            fullcov=not args.no_fullcov, ais=args.ais, batch_size=args.batch_size, **steps)
     result.pop("per_example")
     result.update(split=args.split, dataset=cfg["dataset"], seconds=round(time.perf_counter() - start, 2))
-    print_report(result, args.json, width=26)
+    print_report(result, args.json, width=30)
     return 0

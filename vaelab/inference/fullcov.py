@@ -20,7 +20,7 @@ def _scale_tril(log_diag: torch.Tensor, lower: torch.Tensor) -> torch.Tensor:
 def refine_fullcov(model, x: torch.Tensor, init="encoder", *, steps: int = 200, lr: float = 0.05,
                    optimizer: str = "adam", n_samples: int = 10, momentum: float = 0.9,
                    tol: float | None = None, window: int = 25, seed: int = 0,
-                   record_path=False, lr_end: float | None = None) -> SVIResult:
+                   record_path: bool = False, lr_end: float | None = None, adam_betas=(0.9, 0.999)) -> SVIResult:
     """The best full-covariance Gaussian for each example of x, by per-example gradient ascent on its ELBO.
 
     init: 'encoder', 'prior', a DiagGaussian (e.g. the diagonal q*) or a FullGaussian, with B rows.
@@ -28,7 +28,7 @@ def refine_fullcov(model, x: torch.Tensor, init="encoder", *, steps: int = 200, 
     `seed`). result.q is a FullGaussian; path (when recorded) holds mu, log_diag and lower, from which
     scale_tril = tril(lower, -1) + diag(exp(log_diag)).
     """
-    check_svi_args(steps, lr, optimizer, n_samples, momentum, tol, window, lr_end)
+    check_svi_args(steps, lr, optimizer, n_samples, momentum, tol, window, lr_end, adam_betas)
     model.eval()
     x = x.to(model.device)
     dtype = dtype_of(model)
@@ -56,6 +56,6 @@ def refine_fullcov(model, x: torch.Tensor, init="encoder", *, steps: int = 200, 
 
     p, trace, taken, conv, path = optimize_per_example(
         start, neg_elbo, steps=steps, lr=lr, optimizer=optimizer, momentum=momentum, tol=tol, window=window,
-        record_path=record_path, lr_end=lr_end)
+        record_path=record_path, lr_end=lr_end, adam_betas=adam_betas)
     q = FullGaussian(p["mu"], _scale_tril(p["log_diag"], p["lower"]))
     return SVIResult(q, trace, taken, conv, path)

@@ -26,8 +26,7 @@ INITS = ("encoder", "prior")
 class SVIResult:
     """q: the refined q (detached). trace: (T, B) ELBO estimate at each step (nats; row t is the value
     before update t+1, on that step's noise); T = steps + 1, fewer when every example converged early. steps_taken: (B,) updates made before each example
-    converged (or hit `steps`). converged: (B,) bool. path: {name: (steps + 1, B, ...)} when recorded
-    (record_path=True), or {name: (len(record_path), B, ...)}: the parameters after each listed step."""
+    converged (or hit `steps`). converged: (B,) bool. path: {name: (steps + 1, B, ...)} when recorded."""
 
     q: object
     trace: torch.Tensor
@@ -36,7 +35,8 @@ class SVIResult:
     path: dict = field(default_factory=dict)
 
 
-def check_svi_args(steps, lr, optimizer, n_samples, momentum, tol, window, lr_end=None) -> None:
+def check_svi_args(steps, lr, optimizer, n_samples, momentum, tol, window, lr_end=None,
+                   adam_betas=(0.9, 0.999)) -> None:
     check_int("steps", steps, 0)
     check_float("lr", lr, 0.0, strict=True)
     if lr_end is not None:
@@ -47,11 +47,15 @@ def check_svi_args(steps, lr, optimizer, n_samples, momentum, tol, window, lr_en
     if tol is not None:
         check_float("tol", tol, 0.0)
     check_int("window", window, 1)
+    if len(adam_betas) != 2:
+        raise ValueError(f"adam_betas must be two numbers (beta1, beta2) in [0, 1), got {adam_betas!r}")
+    for name, beta in zip(("adam_betas[0]", "adam_betas[1]"), adam_betas):
+        check_float(name, beta, 0.0, maximum=0.999999)
 
 
 def optimize_per_example(params: dict, neg_elbo, *, steps: int, lr: float, optimizer: str = "adam",
                          momentum: float = 0.9, adam_betas=(0.9, 0.999), tol: float | None = None,
-                         window: int = 25, record_path=False, lr_end: float | None = None):
+                         window: int = 25, record_path: bool = False, lr_end: float | None = None):
     """Minimise neg_elbo(params, step) -> (B,) separately for each example.
 
     params: {name: tensor with leading batch dim B}, updated as copies (the inputs are not modified).
@@ -60,8 +64,6 @@ def optimize_per_example(params: dict, neg_elbo, *, steps: int, lr: float, optim
     lr_end: when given, the step size stays lr for the first half of `steps`, then decays geometrically to
     lr_end over the second half (a smaller final
     step shrinks the jitter that gradient noise leaves around the optimum).
-    record_path: False, True (the params before the first and after every update) or a sequence of step
-    numbers in [0, steps] (after that many updates; steps not reached, after an early stop, are left out).
     Returns (params, trace (T <= steps + 1, B), steps_taken (B,), converged (B,), path).
     """
     p = {k: v.detach().clone() for k, v in params.items()}
@@ -71,11 +73,7 @@ def optimize_per_example(params: dict, neg_elbo, *, steps: int, lr: float, optim
     v2 = {k: torch.zeros_like(v) for k, v in p.items()}
     t = torch.zeros(b, device=dev)
     active = torch.ones(b, dtype=torch.bool, device=dev)
-    keep = _steps_to_record(record_path, steps)
-    trace, path = [], {k: [] for k in p} if keep else {}
-    if 0 in keep:
-        for k in p:
-            path[k].append(p[k].clone())
+    trace, path = [], {k: [v.clone()] for k, v in p.items()} if record_path else {}
     prev_window = None
     for step in range(steps + 1):
         with torch.enable_grad():
@@ -102,7 +100,7 @@ def optimize_per_example(params: dict, neg_elbo, *, steps: int, lr: float, optim
                 m[k] = torch.where(mask.bool(), momentum * m[k] + g, m[k])
                 update = m[k]
             p[k] = (val.detach() - rate * mask * update).detach()
-        if step + 1 in keep:
+        if record_path:
             for k in p:
                 path[k].append(p[k].clone())
         if tol is not None and (step + 1) % window == 0:
@@ -114,35 +112,25 @@ def optimize_per_example(params: dict, neg_elbo, *, steps: int, lr: float, optim
                 break
     trace = torch.stack(trace)
     converged = ~active if tol is not None else torch.zeros(b, dtype=torch.bool, device=dev)
-    path = {k: torch.stack(v) for k, v in path.items() if v}
+    path = {k: torch.stack(v) for k, v in path.items()}
     p = {k: v.detach() for k, v in p.items()}
     return p, trace, t.long(), converged, path
 
 
-def _steps_to_record(record_path, steps: int):
-    if record_path is True:
-        return range(steps + 1)
-    if record_path is False or record_path is None:
-        return ()
-    keep = sorted({int(s) for s in record_path})
-    if keep and (keep[0] < 0 or keep[-1] > steps):
-        raise ValueError(f"record_path steps must lie in [0, steps={steps}], got {list(record_path)!r}")
-    return keep
-
-
 def refine(model, x: torch.Tensor, init="encoder", *, steps: int = 200, lr: float = 0.05,
            optimizer: str = "adam", n_samples: int = 10, momentum: float = 0.9, tol: float | None = None,
-           window: int = 25, seed: int = 0, record_path=False, lr_end: float | None = None) -> SVIResult:
+           window: int = 25, seed: int = 0, record_path: bool = False, lr_end: float | None = None,
+           adam_betas=(0.9, 0.999)) -> SVIResult:
     """q* for each example of x (B, *data_shape): the diagonal Gaussian that maximises its own ELBO.
 
     init: 'encoder' (start from q(z|x)), 'prior' (mu = 0, logvar = 0, no encoder used: the SVI of Kim et
     al. 2018) or a DiagGaussian with B rows. Each step uses n_samples reparameterized draws per example.
     optimizer: 'adam' or 'sgd' (with `momentum`); lr > 0 (decaying to lr_end when given); steps >= 0 (0
     returns the initial q). tol, window: the convergence rule of optimize_per_example (None: run all steps).
-    record_path: False, True or a sequence of step numbers (see optimize_per_example); result.path holds
-    mu and logvar at those steps.
+    adam_betas: Adam's (beta1, beta2); a shorter memory of squared gradients
+    (beta2 = 0.9) lets the step grow back once the large gradients of a poor start are gone (inference_gaps).
     """
-    check_svi_args(steps, lr, optimizer, n_samples, momentum, tol, window, lr_end)
+    check_svi_args(steps, lr, optimizer, n_samples, momentum, tol, window, lr_end, adam_betas)
     model.eval()
     x = x.to(model.device)
     if isinstance(init, DiagGaussian):
@@ -164,5 +152,5 @@ def refine(model, x: torch.Tensor, init="encoder", *, steps: int = 200, lr: floa
 
     p, trace, taken, conv, path = optimize_per_example(
         {"mu": q0.mu, "logvar": q0.logvar}, neg_elbo, steps=steps, lr=lr, optimizer=optimizer,
-        momentum=momentum, tol=tol, window=window, record_path=record_path, lr_end=lr_end)
+        momentum=momentum, tol=tol, window=window, record_path=record_path, lr_end=lr_end, adam_betas=adam_betas)
     return SVIResult(DiagGaussian(p["mu"], p["logvar"]), trace, taken, conv, path)
