@@ -64,8 +64,10 @@ def test_the_reference_and_iw_log_px_approach_exact_log_px(bench):
     batched = iw_log_px(model, x, 20000, batch_size=4, seed=5)
     assert (loop - exact).abs().max() < 0.02
     assert (batched - exact).abs().max() < 0.02
-    # and both are lower bounds in expectation: with K = 1 (the ELBO) the mean falls visibly below the truth
-    assert float((iw_log_px(model, x, 1, seed=5) - exact).mean()) < -0.01
+    # and both are lower bounds in expectation: with K = 1 (the ELBO) the mean falls visibly below the truth,
+    # by more than 4 standard errors of 50 independent seeds' mean (one seed alone was 1.1 SE of evidence)
+    short = torch.stack([(iw_log_px(model, x, 1, seed=s) - exact).mean() for s in range(50)]).double()
+    assert float(short.mean()) < -4 * float(short.std() / math.sqrt(len(short)))
 
 
 @pytest.mark.parametrize("name", ["vae-digits-8d", "remedy-pixelcnn/none"])

@@ -25,11 +25,12 @@ from .likelihood import iw_log_px, mean_se
 
 GAP_KEYS = ("log_px", "elbo_qstar", "elbo_q", "approximation_gap", "amortization_gap",
             "elbo_qstar_fullcov", "approximation_gap_fullcov")
-# Adam's betas in the two legs. With beta2 = 0.999 Adam remembers the huge gradients of a poor start (a random
-# encoder) for ~1000 steps and crawls afterwards; beta2 = 0.9 forgets them (binarized MNIST, trained decoder,
-# random encoder, 300 steps: ELBO[q*] short of a 3000-step optimum by 0.45 nats on average with 0.999, by
-# < 0.01 with 0.9) but jitters more near the optimum, so the restarted leg, which starts there, uses 0.999.
-LEG_ADAM_BETAS = ((0.9, 0.9), (0.9, 0.999))
+# Adam's betas in the two legs, for q* and for q*_full. With beta2 = 0.999 Adam remembers the huge gradients of
+# a poor start (a random encoder) for ~1000 steps and crawls afterwards; beta2 = 0.9 forgets them (binarized
+# MNIST, trained decoder, random encoder, 300 steps: ELBO[q*] short of a 3000-step optimum by 0.45 nats on
+# average with 0.999, by < 0.01 with 0.9) but jitters more near the optimum, so the restarted leg, which starts
+# there, uses 0.999. q*_full starts from q*, near its optimum, and has d(d+3)/2 parameters to jitter: 0.999.
+LEG_ADAM_BETAS = {"diag": ((0.9, 0.9), (0.9, 0.999)), "full": ((0.9, 0.999), (0.9, 0.999))}
 # The last 20% of the steps run as a restarted leg (a warm restart); its ELBO gain is the convergence check.
 # Measured there (100 test images, 2/8/32-D latents): converged runs gain within +-0.1 nats for >= 98% of the
 # examples; runs 1 nat or more short gain more than 0.1 for >= 94% of them.
@@ -122,13 +123,14 @@ def _gap_batch(model, xb, steps, full_steps, opt, elbo_samples, iw_samples, full
     # The optimisers' noise restarts from `seed` in every batch. That is by design: each step's draw is shared
     # by all examples (common random numbers, see inference/svi.py), so an example's q* is the same in any batch
     # and no example's optimisation depends on another's; the estimates below draw fresh noise per batch.
-    qstar, row = _two_legs(refine, model, xb, q, steps, opt, eps, "qstar_gain")
+    qstar, row = _two_legs(refine, model, xb, q, steps, opt, eps, "qstar_gain", LEG_ADAM_BETAS["diag"])
     with torch.no_grad():
         row["elbo_q"] = elbo_with_noise(model, xb, q, eps)
         row["elbo_qstar"] = elbo_with_noise(model, xb, qstar, eps)
     best = qstar
     if fullcov:
-        qfull, gain = _two_legs(refine_fullcov, model, xb, qstar, full_steps, opt, eps, "qstar_fullcov_gain")
+        qfull, gain = _two_legs(refine_fullcov, model, xb, qstar, full_steps, opt, eps, "qstar_fullcov_gain",
+                                LEG_ADAM_BETAS["full"])
         row.update(gain)
         with torch.no_grad():
             elbo_full = elbo_with_noise(model, xb, qfull, eps)
@@ -145,15 +147,15 @@ def _gap_batch(model, xb, steps, full_steps, opt, elbo_samples, iw_samples, full
     return row
 
 
-def _two_legs(fit, model, xb, init, steps, opt, eps, key):
+def _two_legs(fit, model, xb, init, steps, opt, eps, key, betas):
     """fit (refine or refine_fullcov) for `steps` in two legs; returns (q, {key: (B,) ELBO gain of the second
     leg, nats, on the draws eps}) ({} when steps == 0: nothing was optimised, nothing to check)."""
     if steps == 0:
         return fit(model, xb, init=init, steps=0, **opt).q, {}
     m = math.ceil(CHECK_FRACTION * steps)
-    first = fit(model, xb, init=init, steps=steps - m, adam_betas=LEG_ADAM_BETAS[0], **opt).q
+    first = fit(model, xb, init=init, steps=steps - m, adam_betas=betas[0], **opt).q
     second = {**opt, "seed": opt["seed"] + 1, "lr": _restart_lr(opt["lr"], opt["lr_end"]), "lr_end": None}
-    last = fit(model, xb, init=first, steps=m, adam_betas=LEG_ADAM_BETAS[1], **second).q
+    last = fit(model, xb, init=first, steps=m, adam_betas=betas[1], **second).q
     with torch.no_grad():
         gain = elbo_with_noise(model, xb, last, eps) - elbo_with_noise(model, xb, first, eps)
     return last, {key: gain}
