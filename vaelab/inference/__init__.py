@@ -2,13 +2,13 @@
 the true posterior of a 2-D latent model on a grid, and SA-VAE's differentiable refinement and
 training modes (Kim et al. 2018). Imports only data, models and objectives."""
 from .ais import ais_log_px, beta_schedule
-from .families import FullGaussian, elbo_with_noise, rows_of
+from .families import DefensiveMixture, FullGaussian, defensive_proposal, elbo_with_noise, rows_of
 from .fullcov import refine_fullcov
 from .grid import posterior_grid
 from .savae import HVP_BACKENDS, refine_lambda
 from .savae_modes import SAVAE_MODES, make_savae_objective, savae_loss
 from .svi import OPTIMIZERS, SVIResult, optimize_per_example, refine
 
-__all__ = ["ais_log_px", "beta_schedule", "FullGaussian", "elbo_with_noise", "rows_of", "refine_fullcov",
+__all__ = ["ais_log_px", "beta_schedule", "DefensiveMixture", "defensive_proposal", "FullGaussian", "elbo_with_noise", "rows_of", "refine_fullcov",
            "posterior_grid", "OPTIMIZERS", "SVIResult", "optimize_per_example", "refine",
            "HVP_BACKENDS", "refine_lambda", "SAVAE_MODES", "make_savae_objective", "savae_loss"]
