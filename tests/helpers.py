@@ -1,6 +1,9 @@
-"""Ground-truth models shared by the tests."""
+"""Ground-truth models shared by the tests, and a way to run the command line."""
 import base64
 import math
+import os
+import subprocess
+import sys
 
 import torch
 
@@ -70,3 +73,9 @@ def png(w) -> bytes:
     out = shown(w)
     assert out["output_type"] == "display_data", out
     return base64.b64decode(out["data"]["image/png"])
+
+
+def vaelab_cli(*args):
+    """`python -m vaelab ARGS` in a subprocess (one torch thread, no progress bars): a CompletedProcess."""
+    env = {**os.environ, "VAELAB_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "vaelab", *args], capture_output=True, text=True, env=env)

@@ -2,9 +2,6 @@
 encoder's; vaelab.metrics.savae.refined_elbo against closed forms of probabilistic PCA."""
 import json
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -12,14 +9,9 @@ import torch
 from vaelab.metrics.savae import refined_elbo, refined_elbo_report
 from vaelab.train import load_checkpoint, save_checkpoint
 
-from helpers import ppca_log_px, ppca_vae
+from helpers import ppca_log_px, ppca_vae, vaelab_cli as cli
 
 SVI = {"svi_steps": 0, "svi_lr": 0.1, "svi_momentum": 0.5, "svi_clip": None}
-
-
-def cli(*args):
-    env = {**os.environ, "VAELAB_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "vaelab", *args], capture_output=True, text=True, env=env)
 
 
 def test_eval_of_a_savae_run_reports_the_refined_elbo_and_an_elbo_run_does_not(tmp_path):

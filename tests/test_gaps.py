@@ -1,15 +1,12 @@
 """The gap decomposition against closed forms (probabilistic PCA) and its CLI."""
 import json
 import math
-import os
 import statistics
-import subprocess
-import sys
 import warnings
 
 import pytest
 import torch
-from helpers import ppca_log_px, ppca_posterior, ppca_vae, ppca_vae_correlated
+from helpers import ppca_log_px, ppca_posterior, ppca_vae, ppca_vae_correlated, vaelab_cli as cli
 
 from vaelab.inference import FullGaussian
 from vaelab.inference.families import defensive_proposal
@@ -239,11 +236,6 @@ def test_inference_gaps_and_iw_log_px_run_in_float64():
     post = FullGaussian(mean, torch.linalg.cholesky(cov).expand(10, 2, 2))
     est = iw_log_px(model, x, 1, proposal=post)
     assert est.dtype == torch.float64 and torch.allclose(est, exact, atol=1e-8)
-
-
-def cli(*args):
-    env = {**os.environ, "VAELAB_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "vaelab", *args], capture_output=True, text=True, env=env)
 
 
 def test_cli_gap_prints_the_keys(tmp_path):
