@@ -1,15 +1,13 @@
 """evaluate(): the standard report of a trained VAE on one split, as the CLI's `eval --json` prints it."""
 from __future__ import annotations
 
-import math
-
 import torch
 
 from ..checks import check_int
 from ..models.vae import check_likelihood_data
 from .collapse import perplexity, token_count
 from .latent import active_units, kl_per_dim, mutual_information_stats
-from .likelihood import elbo_parts, iw_log_px
+from .likelihood import elbo_parts, iw_log_px, mean_se
 from .prior_match import mmd_prior
 
 
@@ -20,17 +18,10 @@ def eval_inputs(ds, seed: int = 0) -> torch.Tensor:
     return ds.x
 
 
-def check_eval_data(model, ds, x: torch.Tensor) -> None:
-    """evaluate()'s inputs must be data the model's likelihood is a normalised density for (see
-    vaelab.models.check_likelihood_data): the "nats" it reports are then log-likelihoods."""
-    check_likelihood_data(getattr(model, "likelihood", "gaussian"), x)
-
-
 def _with_se(name: str, per_example: torch.Tensor) -> dict:
     """{name: mean, name_se: standard error over the examples}, as floats."""
-    t = per_example.double()
-    se = float(t.std() / math.sqrt(t.numel())) if t.numel() > 1 else float("nan")
-    return {name: float(t.mean()), f"{name}_se": se}
+    mean, se = mean_se(per_example)
+    return {name: mean, f"{name}_se": se}
 
 
 @torch.inference_mode()
@@ -49,7 +40,8 @@ def evaluate(model, ds, iw_samples: int = 1000, batch_size: int = 500, seed: int
     model.eval()
     dev = model.device
     x = eval_inputs(ds, seed).to(dev)
-    check_eval_data(model, ds, x)
+    # every reported "nats" must be a log-likelihood: refuse data the likelihood is no density for
+    check_likelihood_data(getattr(model, "likelihood", "gaussian"), x)
     gen = torch.Generator(dev).manual_seed(seed)
     parts = elbo_parts(model, x, batch_size, generator=gen)
     log_px = iw_log_px(model, x, iw_samples, batch_size=batch_size, seed=seed + 1, precision=precision)

@@ -7,6 +7,7 @@ import torch
 
 from ..checks import check_float, check_int
 from ..models.distributions import LOG_2PI
+from .likelihood import mean_se
 
 
 @torch.inference_mode()
@@ -56,9 +57,9 @@ def mutual_information_stats(mu: torch.Tensor, logvar: torch.Tensor, batch_size:
         log_qz = torch.logsumexp(log_q_ij, 1) - math.log(b)
         terms.append(neg_entropy - log_qz)
         ceiling += math.log(b) * b
-    t = torch.cat(terms).double()
-    se = float(t.std() / math.sqrt(n)) if n > 1 else float("nan")
-    return {"mi": float(t.mean()), "mi_se": se, "mi_ceiling": ceiling / n}
+    t = torch.cat(terms)
+    mi, se = mean_se(t) if n > 1 else (float(t.mean()), float("nan"))
+    return {"mi": mi, "mi_se": se, "mi_ceiling": ceiling / n}
 
 
 def mutual_information(mu: torch.Tensor, logvar: torch.Tensor, batch_size: int = 1000,
