@@ -282,12 +282,13 @@ print(f"mmd_prior: autoencoder {ae['mmd_prior']:.3f}, ELBO-VAE {elbo_vae['mmd_pr
 # - The **ELBO-VAE** matches the prior well, but pays for it with information. Its per-example KL keeps every
 #   $q(z\mid x)$ wide, so the codes of different digits overlap heavily: low MI (about 2 nats in quick mode,
 #   far below the estimator's ceiling of log 300 = 5.70), and no better a reconstruction than the others.
-# - The **MMD-VAE** has narrow per-example posteriors (MI more than twice the ELBO's, near the ceiling: the
-#   300 test digits cannot show more), so its $q(z)$ is patchier to look at. Its reconstruction is slightly
+# - The **MMD-VAE** has narrow per-example posteriors (MI more than twice the ELBO's, within a nat of the
+#   ceiling: 300 test digits cannot show much more), so its $q(z)$ is patchier to look at. Its reconstruction is slightly
 #   better than the ELBO-VAE's, but in quick mode only by about one standard error: not a measured effect at
-#   this size. The MMD term still holds the *aggregate* on the prior: its `mmd_prior` is about fifty times
-#   below the autoencoder's, though at λ = 10 not quite down to the ELBO-VAE's. It keeps the information and
-#   stays near the prior at once.
+#   this size. The MMD term still holds the *aggregate* on the prior: its `mmd_prior` is close to 0, far
+#   below the autoencoder's. Whether it is exactly as low as the ELBO-VAE's depends on the training seed at
+#   this size (quick mode: −0.010 against −0.009 here; 0.020 against −0.003 with another seed), so the check
+#   above asks only for "close to 0". It keeps the information and stays near the prior at once.
 #
 # Its per-example KL is large, and that is expected: α = 1 removes that term, and the KL column now measures
 # how *informative* the codes are, not a defect.
