@@ -95,49 +95,86 @@ def lab(tmp_path_factory):
         log.close()
 
 
+_STATE_JS = """() => {
+    const panel = document.querySelector("%s");
+    if (!panel) return "loading";
+    if (panel.querySelector(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")) return "error";
+    const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
+    if (prompts.length === 0) return "loading";
+    if (prompts.every(t => /\\[\\d+\\]/.test(t))) return "done";
+    if (prompts.some(t => /\\[\\*\\]/.test(t))) return "running";
+    return "not started";
+}""" % PANEL
+
+
+def _accept_kernel_dialog(page) -> bool:
+    """JupyterLab may ask which kernel to start (a race with loading kernel specs); accept its default."""
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    if dialog.is_visible():
+        dialog.locator("button", has_text="Select").click()
+        return True
+    return False
+
+
+def _click_run_all(page) -> bool:
+    """Run > Run All Cells; True once every code cell is queued or run (a click that lands while a dialog or the
+    menu is still moving can run only the selected cell, and "Run All" is a no-op until the session connects)."""
+    started = ("() => [...document.querySelectorAll('%s .jp-CodeCell .jp-InputPrompt')].every(p => /\\[[*\\d]/.test(p.textContent))"
+               " && document.querySelectorAll('%s .jp-CodeCell').length > 0" % (PANEL, PANEL))
+    _accept_kernel_dialog(page)
+    page.keyboard.press("Escape")
+    try:
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=5_000)
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click(timeout=5_000)
+        page.wait_for_function(started, timeout=5_000)
+        return True
+    except sync_timeout():
+        return False
+
+
 def _run_all(page, base: str, notebook: str):
-    """Open a notebook, run every cell through the Run menu, wait until the kernel is done."""
+    """Open a notebook, run every cell through the Run menu, wait until the kernel is done.
+
+    The wait is a poll, not one long wait: if the kernel is replaced after the cells were queued (JupyterLab's
+    kernel dialog can come late, and a new kernel clears the queue back to "[ ]:"), Run All is issued again.
+    """
     page.goto(f"{base}/lab/tree/{notebook}?reset&token={TOKEN}")   # reset: only this notebook open
     panel = page.locator(PANEL)
     panel.locator(".jp-Cell").first.wait_for(timeout=120_000)
-    # JupyterLab may ask which kernel to start (a race with loading kernel specs): accept its default,
-    # whenever the dialog shows up, until the kernel reports idle.
-    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
     idle = panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
     deadline = time.time() + 180
     while not idle.count():
-        if dialog.is_visible():
-            dialog.locator("button", has_text="Select").click()
+        _accept_kernel_dialog(page)
         if time.time() > deadline:
             pytest.fail(f"{notebook}: the kernel never became idle")
         page.wait_for_timeout(500)
-    # "Run All Cells" is a no-op until the session is fully connected, and a click that lands while a dialog or
-    # the menu is still moving can run only the selected cell: click until *every* code cell is queued or run.
-    started = "() => [...document.querySelectorAll('%s .jp-CodeCell .jp-InputPrompt')].every(p => /\\[[*\\d]/.test(p.textContent)) && document.querySelectorAll('%s .jp-CodeCell').length > 0" % (PANEL, PANEL)
-    for _ in range(10):
-        if dialog.is_visible():                      # the kernel dialog can also come after "idle"
-            dialog.locator("button", has_text="Select").click()
-        page.keyboard.press("Escape")
-        try:
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=5_000)
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click(timeout=5_000)
-            page.wait_for_function(started, timeout=5_000)
+    history = []
+    deadline = time.time() + RUN_TIMEOUT_S
+    launches, quiet_since = 0, None
+    while True:
+        state = page.evaluate(_STATE_JS)
+        if not history or history[-1] != state:
+            history.append(state)
+        if state in ("done", "error"):
             break
-        except sync_timeout():
-            continue
-    else:
-        pytest.fail(f"{notebook}: 'Run All Cells' never started the notebook")
-    # Every code cell gets a numbered prompt "[n]:" once run; "[*]:" while queued or running.
-    # JupyterLab stops "Run All" at the first error, leaving the rest queued: stop waiting on an error.
-    page.wait_for_function(
-        """() => {
-            const panel = document.querySelector("%s");
-            if (!panel) return false;
-            if (panel.querySelector(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"))
-                return true;
-            const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
-            return prompts.length > 0 && prompts.every(t => /\\[\\d+\\]/.test(t));
-        }""" % PANEL, timeout=RUN_TIMEOUT_S * 1000)
+        if _accept_kernel_dialog(page):
+            quiet_since = None
+        if state == "not started" and idle.count():
+            # nothing queued, nothing running, kernel idle: (re)issue Run All, after 3 s of quiet so a
+            # just-clicked Run All has time to queue its cells
+            quiet_since = quiet_since or time.time()
+            if launches == 0 or time.time() - quiet_since > 3:
+                if launches >= 5:
+                    pytest.fail(f"{notebook}: 'Run All Cells' never ran the notebook (states: {history})")
+                launches += 1
+                _click_run_all(page)
+                quiet_since = None
+        else:
+            quiet_since = None
+        if time.time() > deadline:
+            _shot(page, f"timeout_{notebook}.png")
+            pytest.fail(f"{notebook}: not finished after {RUN_TIMEOUT_S} s; Run All issued {launches}x; states: {history}")
+        page.wait_for_timeout(500)
     errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     assert errors.count() == 0, f"{notebook}: a cell failed in the browser:\n{errors.first.inner_text()[:2000]}"
 
