@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from vaelab.models import build_model
+from vaelab.train.objectives import build_objective
 from vaelab.objectives import elbo_loss, infovae_loss, make_objective, mmd, mmd_weight
 from vaelab.train import TrainConfig, fit, train
 
@@ -90,7 +91,7 @@ def test_the_prior_samples_are_fresh_for_every_batch(model_and_batch):
     assert float(a["mmd"]) != float(b["mmd"])
 
 
-@pytest.mark.parametrize("alpha, lam", [(0.0, 0.001), (0.0, 0.5), (-1.0, 1.5)])
+@pytest.mark.parametrize("alpha, lam", [(0.0, 0.001), (0.0, 0.5), (0.3, 0.6)])
 def test_a_negative_mmd_weight_raises_and_explains_the_sign(model_and_batch, alpha, lam):
     model, x = model_and_batch
     for call in (lambda: mmd_weight(alpha, lam), lambda: infovae_loss(model, x, alpha=alpha, lam=lam),
@@ -106,14 +107,16 @@ def test_weights_at_the_boundary_and_bad_options():
         mmd_weight(2.0, -0.5)
     with pytest.raises(ValueError, match="'imq', 'rbf'"):
         make_objective("infovae", alpha=1.0, lam=10.0, kernel="gauss")
-    with pytest.raises(ValueError, match="need objective='infovae'"):
+    with pytest.raises(ValueError, match="objective='infovae' uses them"):
         make_objective("elbo", alpha=1.0, lam=10.0)
+    with pytest.raises(ValueError, match=r"alpha must be in \[0.0, 1.0\], got -1.0"):   # InfoVAE: alpha in [0, 1]
+        make_objective("infovae", alpha=-1.0, lam=1.5)
 
 
 def test_fit_and_train_accept_infovae_and_record_mmd():
     x = torch.rand(64, 1, 8, 8)
     model = build_model("mlp", (1, 8, 8), 2, hidden=(16,), likelihood="cbernoulli")   # grey x
-    history = fit(model, x, "infovae", alpha=1.0, lam=100.0, kernel="rbf", epochs=2, batch_size=32)
+    history = fit(model, x, build_objective("infovae", alpha=1.0, lam=100.0, kernel="rbf"), epochs=2, batch_size=32)
     assert len(history) == 2 and {"mmd", "mmd_weight"} <= set(history[-1])
     assert history[-1]["mmd_weight"] == pytest.approx(100.0)
     with pytest.raises(ValueError, match="MAXIMISE"):

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import vaelab
+from vaelab.train.objectives import build_objective, objective_params
 from vaelab.data import subset
 from vaelab.models import build_model
 from vaelab.train import (NonFiniteLossError, TrainConfig, cache_path, fit, load_checkpoint, load_or_train,
@@ -116,10 +117,46 @@ def test_the_step_loop_never_waits_for_the_device(digits, monkeypatch, objective
     for batch_size in (160, 32):                   # 2 and 10 steps per epoch
         model = _model(digits)
         reads["n"] = 0
-        fit(model, data, objective, epochs=2, batch_size=batch_size, progress=False, collapse_warning=False,
-            **options)
+        own = objective_params(objective)            # the objective carries its options; the rest are the loop's
+        fit(model, data, build_objective(objective, **{k: v for k, v in options.items() if k in own}), epochs=2,
+            batch_size=batch_size, progress=False, collapse_warning=False,
+            **{k: v for k, v in options.items() if k not in own})
         counts.append(reads["n"])
     assert counts[0] == counts[1] and counts[0] <= 8, counts
+
+
+class _NanGradient(torch.autograd.Function):
+    """The identity forward; a NaN gradient backward: a finite loss whose gradient is not."""
+
+    @staticmethod
+    def forward(ctx, t):
+        return t.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * float("nan")
+
+
+def test_a_nan_gradient_with_a_finite_loss_trips_the_guard_and_keeps_the_weights(digits):
+    calls, kept = {"n": 0}, {}
+
+    def nan_gradient_at_step_5(m, x, kl_weight=1.0):
+        calls["n"] += 1
+        loss, stats = vaelab.objectives.elbo_loss(m, x, kl_weight=kl_weight)
+        if calls["n"] == 5:                        # step 4 (from 0): snapshot the weights its update would change
+            kept.update({k: v.clone() for k, v in m.state_dict().items()})
+            loss = _NanGradient.apply(loss)
+        return loss, stats
+
+    model = _model(digits)
+    with pytest.raises(NonFiniteLossError) as err:
+        fit(model, digits, nan_gradient_at_step_5, epochs=2, batch_size=64, progress=False)
+    msg = str(err.value)
+    assert err.value.step == 4 and "gradient norm became nan" in msg and "at epoch 1, step 4 " in msg, msg
+    assert calls["n"] == 21                         # the epoch ran on (no per-step host sync) but nothing moved
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, kept[k]), k           # no update from the bad step on: the weights are those before
+        assert torch.isfinite(v).all(), k
 
 
 def test_keyboard_interrupt_returns_the_partial_history(digits):
@@ -231,5 +268,5 @@ def test_encoder_width_can_differ_from_the_decoder_and_round_trips(tmp_path):
     assert [m.out_features for m in model.decoder.net if isinstance(m, torch.nn.Linear)] == [32, 64]
     loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "c.pt", model))
     torch.testing.assert_close(loaded.encode(torch.ones(1, 1, 8, 8)).mu, model.encode(torch.ones(1, 1, 8, 8)).mu)
-    with pytest.raises(ValueError, match="encoder_hidden=.*needs model='mlp'"):
+    with pytest.raises(ValueError, match="encoder_hidden=.*is not used by model='conv' \\(model 'mlp' uses it\\)"):
         load_or_train(TrainConfig(model="conv", encoder_hidden=[8]), device="cpu")

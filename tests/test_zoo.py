@@ -90,7 +90,7 @@ def test_shipped_set_is_small_intact_and_quick():
     total = 0
     for key, rec in man.items():
         assert key == f"quick:{rec['name']}" and rec["mode"] == "quick"
-        assert experiment.TrainConfig.from_dict(rec["config"]) == zoo.config(rec["name"], quick=True), rec["name"]
+        assert experiment.TrainConfig.from_record(rec["config"]) == zoo.config(rec["name"], quick=True), rec["name"]
         assert sha256_file(SHIPPED / rec["file"]) == rec["sha256"]
         total += (SHIPPED / rec["file"]).stat().st_size
     assert total < store.SHIP_LIMIT_BYTES
@@ -214,27 +214,27 @@ def notebook_trainings(stem, P):
             load_or_train(cfg)
     elif stem.startswith("04"):
         base, lam = P["BASE"], P["LAMBDA_MMD"]
-        compare_objectives({"ae": replace(base, objective="infovae", alpha=1.0, lam=0.0),
-                            "elbo": replace(base, objective="elbo"),
-                            "mmd": replace(base, objective="infovae", alpha=1.0, lam=lam)})
-        strong = replace(base, latent_dim=P["STRONG_LATENT"], binarize="static", epochs=P["STRONG_EPOCHS"])
+        compare_objectives({"ae": base.variant(objective="infovae", alpha=1.0, lam=0.0),
+                            "elbo": base.variant(objective="elbo"),
+                            "mmd": base.variant(objective="infovae", alpha=1.0, lam=lam)})
+        strong = base.variant(latent_dim=P["STRONG_LATENT"], binarize="static", epochs=P["STRONG_EPOCHS"])
         L, mmd = P["STRONG_LAYERS"], {"objective": "infovae", "alpha": 1.0, "lam": lam}
-        compare_objectives({"a": replace(strong, model="mlp"), "b": replace(strong, model="pixelcnn", layers=L),
-                            "c": replace(strong, model="pixelcnn", layers=L, **mmd),
-                            "d": replace(strong, model="pixelcnn", layers=2, conditioning="global"),
-                            "e": replace(strong, model="pixelcnn", layers=2, conditioning="global", **mmd)})
+        compare_objectives({"a": strong.variant(model="mlp"), "b": strong.variant(model="pixelcnn", layers=L),
+                            "c": strong.variant(model="pixelcnn", layers=L, **mmd),
+                            "d": strong.variant(model="pixelcnn", layers=2, conditioning="global"),
+                            "e": strong.variant(model="pixelcnn", layers=2, conditioning="global", **mmd)})
         infovae_sweep(P["LAMBDAS"], base, alpha=1.0)
     elif stem.startswith("05"):
         load_or_train(P["MODEL_2D"])
         text_base = experiment.TrainConfig(
-            dataset="synthetic_text", model="lstm", latent_dim=P["TEXT_LATENT"], hidden=P["TEXT_HIDDEN"],
+            dataset="synthetic_text", model="lstm", objective="savae", latent_dim=P["TEXT_LATENT"], hidden=P["TEXT_HIDDEN"],
             epochs=P["TEXT_EPOCHS"], batch_size=50, train_size=P["TEXT_TRAIN"], kl_warmup=P["KL_WARMUP"],
             seed=P["SEED"], svi_steps=P["SVI_STEPS"], svi_lr=P["SVI_LR"], svi_momentum=P["SVI_MOMENTUM"],
             svi_clip=P["SVI_CLIP"], hvp=P["HVP"])
         for mode in ("elbo", "svi", "vae+svi", "vae+svi+kl", "savae"):
-            load_or_train(replace(text_base, objective=mode))
+            load_or_train(text_base.variant(objective=mode))
         for mode in ("elbo", "svi", "vae+svi", "vae+svi+kl", "savae"):
-            load_or_train(replace(P["IMG_BASE"], objective=mode))
+            load_or_train(P["IMG_BASE"].variant(objective=mode))
 
 
 NOTEBOOK_STEMS = ["01_elbo_and_latent_space", "02_posterior_collapse", "03_amortization_gap", "04_mmd_infovae",

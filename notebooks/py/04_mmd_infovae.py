@@ -233,7 +233,7 @@ print(f"Exercise 1 passed: {float(mine):.5f}. The biased version is {float(biase
 # %%
 configs = {
     "autoencoder (α=1, λ=0)": replace(base, objective="infovae", alpha=1.0, lam=0.0),
-    "ELBO-VAE": replace(base, objective="elbo"),
+    "ELBO-VAE": base.variant(objective="elbo"),
     f"MMD-VAE (α=1, λ={LAMBDA_MMD:g})": replace(base, objective="infovae", alpha=1.0, lam=LAMBDA_MMD),
 }
 compared = compare_objectives(configs, device=device)
@@ -315,15 +315,15 @@ print(f"mmd_prior: autoencoder {ae['mmd_prior']:.3f}, ELBO-VAE {elbo_vae['mmd_pr
 # %%
 strong = replace(base, latent_dim=STRONG_LATENT, binarize="static", epochs=STRONG_EPOCHS)
 strong_configs = {
-    "ELBO, MLP decoder": replace(strong, model="mlp"),
-    f"ELBO, PixelCNN ({STRONG_LAYERS} layers)": replace(strong, model="pixelcnn", layers=STRONG_LAYERS),
-    f"MMD-VAE (α=1, λ={LAMBDA_MMD:g}), PixelCNN": replace(strong, model="pixelcnn", layers=STRONG_LAYERS,
+    "ELBO, MLP decoder": strong.variant(model="mlp"),
+    f"ELBO, PixelCNN ({STRONG_LAYERS} layers)": strong.variant(model="pixelcnn", layers=STRONG_LAYERS),
+    f"MMD-VAE (α=1, λ={LAMBDA_MMD:g}), PixelCNN": strong.variant(model="pixelcnn", layers=STRONG_LAYERS,
                                                           objective="infovae", alpha=1.0, lam=LAMBDA_MMD),
 }
 # z only through per-layer biases (notebook 02's collapse recipe): here the ELBO drops z altogether
 collapse_configs = {
-    "ELBO, PixelCNN (z via biases)": replace(strong, model="pixelcnn", layers=2, conditioning="global"),
-    f"MMD-VAE (α=1, λ={LAMBDA_MMD:g}), same decoder": replace(strong, model="pixelcnn", layers=2,
+    "ELBO, PixelCNN (z via biases)": strong.variant(model="pixelcnn", layers=2, conditioning="global"),
+    f"MMD-VAE (α=1, λ={LAMBDA_MMD:g}), same decoder": strong.variant(model="pixelcnn", layers=2,
                                                            conditioning="global", objective="infovae",
                                                            alpha=1.0, lam=LAMBDA_MMD),
 }

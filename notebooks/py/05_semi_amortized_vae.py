@@ -52,7 +52,7 @@ from vaelab import metrics, plots, widgets, zoo
 from vaelab.inference import refine_lambda
 from vaelab.inference.savae import neg_elbo_parts
 from vaelab.runtime import is_quick
-from vaelab.train import TrainConfig, fit
+from vaelab.train import TrainConfig, build_objective, fit
 from vaelab.train.cost import step_costs
 
 # %% tags=["parameters"]
@@ -78,9 +78,9 @@ HVP = "fd"                            # SA-VAE backward: 'fd' (Algorithm 1) or '
 # ... and binary images with the PixelCNN decoder (z only through its biases, as in notebook 02), K = 20 steps,
 # 20 epochs: the 8x8 digits (quick mode, whose five checkpoints ship with vaelab; or full mode without the
 # download), else binarized MNIST. Edit with e.g.
-# IMG_BASE = replace(zoo.config("savae-pixelcnn-bdigits/elbo"), epochs=50)
+# IMG_BASE = replace(zoo.config("savae-pixelcnn-bdigits/savae"), epochs=50)
 FULL_IMAGES = (not QUICK) and vaelab.available_datasets().get("binarized_mnist") == "ready"
-IMG_BASE = zoo.config("savae-pixelcnn-bmnist/elbo" if FULL_IMAGES else "savae-pixelcnn-bdigits/elbo")
+IMG_BASE = zoo.config("savae-pixelcnn-bmnist/savae" if FULL_IMAGES else "savae-pixelcnn-bdigits/savae")
 N_TEST = 300 if QUICK else 1000       # test sentences scored in the table
 IW_SAMPLES = 50 if QUICK else 500     # importance samples for -log p(x)
 # section 4: cost of one training step (LSTM, latent 8), each configuration in a fresh process
@@ -208,14 +208,15 @@ print("Exercise 1 passed.")
 # %%
 train_digits = vaelab.load_dataset("digits", "train", binarize="static")
 encoders = {}
-for objective in ("elbo", "savae"):
+for objective in (build_objective("elbo"),
+                  build_objective("savae", svi_steps=FT_STEPS, svi_lr=FT_LR, svi_momentum=0.5, svi_clip=None)):
     m = copy.deepcopy(model2d)
     for p in m.decoder.parameters():
         p.requires_grad_(False)                 # the same decoder for both: only the encoder's training differs
-    fit(m, train_digits, objective, epochs=FT_EPOCHS, lr=1e-3, seed=SEED, device=device, svi_steps=FT_STEPS,
-        svi_lr=FT_LR, svi_momentum=0.5, svi_clip=None, hvp="exact", progress=False, collapse_warning=False)
+    fit(m, train_digits, objective, epochs=FT_EPOCHS, lr=1e-3, seed=SEED, device=device, progress=False,
+        collapse_warning=False)
     a, b = metrics.refined_posteriors(m, x_digits, steps=FT_STEPS, lr=FT_LR, momentum=0.5, clip=None, seed=SEED)
-    encoders[objective] = {"ELBO(λ0)": float(metrics.elbo_of(m, x_digits, a, 200).mean()),
+    encoders[objective.name] = {"ELBO(λ0)": float(metrics.elbo_of(m, x_digits, a, 200).mean()),
                            f"ELBO(λK), K={FT_STEPS}": float(metrics.elbo_of(m, x_digits, b, 200).mean())}
 ft = pd.DataFrame(encoders).T.rename(index={"elbo": "encoder trained on ELBO(λ0)", "savae": "encoder trained on ELBO(λK)"})
 ft["gain from refinement"] = ft.iloc[:, 1] - ft.iloc[:, 0]
@@ -299,13 +300,14 @@ print("Exercise 2 passed.")
 # refined $q_K$ as proposal, and the KL, mutual information and active units of $q_K$ (`svi` starts from the prior).
 
 # %%
-text_base = TrainConfig(dataset="synthetic_text", model="lstm", latent_dim=TEXT_LATENT, hidden=TEXT_HIDDEN,
+text_base = TrainConfig(dataset="synthetic_text", model="lstm", objective="savae", latent_dim=TEXT_LATENT,
+                        hidden=TEXT_HIDDEN,
                         epochs=TEXT_EPOCHS, batch_size=50, train_size=TEXT_TRAIN, kl_warmup=KL_WARMUP, seed=SEED,
                         svi_steps=SVI_STEPS, svi_lr=SVI_LR, svi_momentum=SVI_MOMENTUM, svi_clip=SVI_CLIP, hvp=HVP)
 text_test = vaelab.train.eval_split(text_base, N_TEST)
 rows = {}
 for mode in ("elbo", "svi", "vae+svi", "vae+svi+kl", "savae"):
-    model, history = vaelab.load_or_train(replace(text_base, objective=mode), device=device)
+    model, history = vaelab.load_or_train(text_base.variant(objective=mode), device=device)
     # vaelab.memo: computed once per model and settings, then loaded from the cache
     rows[mode] = vaelab.memo(metrics.savae_report, model, text_test.x, steps=SVI_STEPS, lr=SVI_LR,
                              momentum=SVI_MOMENTUM, clip=SVI_CLIP, init="prior" if mode == "svi" else "encoder",
@@ -331,7 +333,7 @@ MODES = ("elbo", "svi", "vae+svi", "vae+svi+kl", "savae")
 img_test = vaelab.train.eval_split(IMG_BASE, N_TEST)
 img_rows = {}
 for mode in MODES:
-    model, _ = vaelab.load_or_train(replace(IMG_BASE, objective=mode), device=device)
+    model, _ = vaelab.load_or_train(IMG_BASE.variant(objective=mode), device=device)
     img_rows[mode] = vaelab.memo(metrics.savae_report, model, img_test.x, steps=IMG_BASE.svi_steps,
                                  lr=IMG_BASE.svi_lr, momentum=IMG_BASE.svi_momentum, clip=IMG_BASE.svi_clip,
                                  init="prior" if mode == "svi" else "encoder", iw_samples=IW_SAMPLES, seed=SEED)

@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from ..checks import check_choice, check_float, check_int
+from ..checks import check_choice, check_finite, check_float, check_int
 from ..models.distributions import standard_normal_log_prob
 
 SCHEDULES = ("sigmoid", "linear")
@@ -49,6 +49,7 @@ def ais_log_px(model, x: torch.Tensor, *, n_chains: int = 16, n_steps: int = 500
     the same numbers on every device) and moved to the model's; without one, from a private CPU generator
     seeded with `seed`. torch's global random state is left alone; one generator runs through all batches,
     and passing the same generator to successive calls (as inference_gaps does) continues its stream."""
+    check_finite("x", x)
     check_int("n_chains", n_chains, 1)
     check_int("leapfrog", leapfrog, 1)
     check_int("batch_size", batch_size, 1)

@@ -24,6 +24,7 @@ from functools import partial
 import torch
 
 from ..checks import check_choice
+from ..objectives.objective import Objective, ObjectiveKind, Param
 from .savae import check_refine_args, neg_elbo_parts, refine_lambda
 
 SAVAE_MODES = ("svi", "vae+svi", "vae+svi+kl", "savae")
@@ -96,12 +97,29 @@ def savae_loss(model, x: torch.Tensor, kl_weight: float = 1.0, *, mode: str = "s
                   **stats}
 
 
-def make_savae_objective(name: str, *, svi_steps: int = 10, svi_lr: float = 1.0, svi_momentum: float = 0.5,
-                         svi_clip: float | None = 5.0, hvp: str = "exact"):
-    """The (model, x, kl_weight, generator=None) -> (loss, stats) objective of mode `name` (one of
-    SAVAE_MODES), with K = svi_steps SVI steps of size svi_lr, momentum svi_momentum, per-example
-    gradient-norm clip svi_clip (None: off) and backward backend hvp 'exact' | 'fd'."""
-    check_choice("objective", name, SAVAE_MODES)
-    check_refine_args(svi_steps, svi_lr, svi_momentum, svi_clip, hvp)
-    return partial(savae_loss, mode=name, svi_steps=svi_steps, svi_lr=svi_lr, svi_momentum=svi_momentum,
-                   svi_clip=svi_clip, hvp=hvp)
+def _checked():
+    """A Param check for one SVI option, through check_refine_args' own rules (one source of truth)."""
+    def run(name, value):
+        opts = {**SVI_DEFAULTS, name: value}
+        check_refine_args(opts["svi_steps"], opts["svi_lr"], opts["svi_momentum"], opts["svi_clip"], opts["hvp"])
+        return float(value) if isinstance(value, int) and name in ("svi_lr", "svi_momentum", "svi_clip") else value
+    return run
+
+
+SVI_DEFAULTS = {"svi_steps": 10, "svi_lr": 1.0, "svi_momentum": 0.5, "svi_clip": 5.0, "hvp": "exact"}
+SVI_PARAMS = {
+    "svi_steps": Param(10, _checked(), "SVI steps K >= 0"),
+    "svi_lr": Param(1.0, _checked(), "SVI step size η > 0 (per example)"),
+    "svi_momentum": Param(0.5, _checked(), "SVI momentum in [0, 1)"),
+    "svi_clip": Param(5.0, _checked(), "per-example gradient-norm clip > 0, or None (off)"),
+    "hvp": Param("exact", _checked(), "savae backward: 'exact' (autograd) or 'fd' (Algorithm 1)"),
+}
+KINDS = {mode: ObjectiveKind(mode, SVI_PARAMS, partial(partial, savae_loss, mode=mode), trains_encoder=mode != "svi",
+                             doc=f"Kim et al. (2018), Table 1: {mode}") for mode in SAVAE_MODES}
+
+
+def make_savae_objective(name: str, **params) -> Objective:
+    """The Objective of mode `name` (one of SAVAE_MODES), called as (model, x, kl_weight, generator=None) ->
+    (loss, stats): K = svi_steps SVI steps of size svi_lr, momentum svi_momentum, per-example gradient-norm clip
+    svi_clip (None: off) and backward backend hvp 'exact' | 'fd'."""
+    return KINDS[check_choice("objective", name, SAVAE_MODES)].build(**params)

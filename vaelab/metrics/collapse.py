@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from ..checks import check_float
+from ..checks import check_finite, check_float
 from .latent import active_units, kl_per_dim, mutual_information
 from .likelihood import elbo_parts
 
@@ -36,6 +36,7 @@ def perplexity(nll: torch.Tensor, tokens: torch.Tensor) -> tuple[float, float]:
 def latent_usage(model, x: torch.Tensor, batch_size: int = 500) -> dict:
     """kl (nats, mean), kl_per_dim (list, nats), mi (nats), active_units, and for text nll_per_token
     (from -ELBO) and ppl. x: the examples to diagnose, e.g. a fixed subset of the training set."""
+    check_finite("x", x)
     was_training = model.training
     model.eval()
     parts = elbo_parts(model, x, batch_size)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ..checks import check_int
+from ..checks import check_finite, check_int
 from ..models.vae import check_likelihood_data
 from .collapse import perplexity, token_count
 from .latent import active_units, kl_per_dim, mutual_information_stats
@@ -39,7 +39,7 @@ def evaluate(model, ds, iw_samples: int = 1000, batch_size: int = 500, seed: int
     check_int("iw_samples", iw_samples, 1)
     model.eval()
     dev = model.device
-    x = eval_inputs(ds, seed).to(dev)
+    x = check_finite("ds.x", eval_inputs(ds, seed).to(dev))
     # every reported "nats" must be a log-likelihood: refuse data the likelihood is no density for
     check_likelihood_data(getattr(model, "likelihood", "gaussian"), x)
     gen = torch.Generator(dev).manual_seed(seed)

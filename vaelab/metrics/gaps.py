@@ -16,7 +16,7 @@ import warnings
 
 import torch
 
-from ..checks import check_float, check_int
+from ..checks import check_finite, check_float, check_int
 from ..inference.ais import ais_log_px
 from ..inference.families import FullGaussian, defensive_proposal, dtype_of, elbo_with_noise, standard_noise
 from ..inference.fullcov import refine_fullcov
@@ -80,6 +80,7 @@ def inference_gaps(model, x: torch.Tensor, *, iw_samples: int = 1000, steps: int
     when fullcov and fullcov_steps > 0; none when steps = 0); plus n, iw_samples, steps and
     per_example: {key: (N,) tensor on the CPU} (gains included).
     """
+    check_finite("x", x)
     check_int("iw_samples", iw_samples, 1)
     check_int("steps", steps, 0)
     check_int("elbo_samples", elbo_samples, 1)
@@ -198,6 +199,7 @@ def posterior_picture(model, x: torch.Tensor, steps: int = 200, lr: float = 0.05
     final diagonal q* (mean (2,), cov (2, 2), trace (steps + 1,)). Raises ValueError unless latent_dim == 2."""
     from ..inference.grid import posterior_grid
 
+    check_finite("x", x)
     grid = posterior_grid(model, x, resolution=resolution)
     xb = torch.as_tensor(x).to(model.device)[None]
     diag = refine(model, xb, init="encoder", steps=steps, lr=lr, n_samples=n_samples, seed=seed, record_path=True)

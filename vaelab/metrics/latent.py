@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from ..checks import check_float, check_int
+from ..checks import check_finite, check_float, check_int
 from ..models.distributions import LOG_2PI
 from .likelihood import mean_se
 
@@ -13,6 +13,7 @@ from .likelihood import mean_se
 @torch.inference_mode()
 def encode_all(model, x: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
     """Encoder means and log-variances for every row of x: (N, d) each."""
+    check_finite("x", x)
     check_int("batch_size", batch_size, 1)
     mus, logvars = [], []
     for start in range(0, x.shape[0], batch_size):
@@ -44,6 +45,8 @@ def mutual_information_stats(mu: torch.Tensor, logvar: torch.Tensor, batch_size:
     z is drawn from `generator` (on mu's device), or from torch's global generator when None.
     """
     check_int("batch_size", batch_size, 2)
+    check_finite("mu", mu)
+    check_finite("logvar", logvar)
     n, d = mu.shape
     terms, ceiling = [], 0.0
     for start in range(0, n, batch_size):
@@ -71,6 +74,7 @@ def mutual_information(mu: torch.Tensor, logvar: torch.Tensor, batch_size: int =
 def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
     """Burda et al. (2016): unit u is active when Var_x(E_q[z_u]) > threshold. Returns (count, variances (d,))."""
     check_float("threshold", threshold, 0.0)
+    check_finite("mu", mu)
     if mu.shape[0] < 2:
         raise ValueError(f"active_units needs at least 2 examples to estimate a variance, got mu of shape {tuple(mu.shape)}")
     var = mu.var(0, unbiased=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ..checks import check_choice, check_int
+from ..checks import check_choice, check_finite, check_int
 from .latent import kl_per_dim
 
 MAP_METHODS = ("auto", "identity", "pca", "tsne")
@@ -19,7 +19,7 @@ def _codes(z, name: str = "z") -> torch.Tensor:
     z = torch.as_tensor(z)
     if z.dim() != 2 or z.shape[0] < 1:
         raise ValueError(f"{name} must be a tensor of codes with shape (N, d), got {tuple(z.shape)}")
-    return z.detach().to("cpu", torch.float64)
+    return check_finite(name, z.detach().to("cpu", torch.float64))
 
 
 def pca_fit(z) -> dict:
@@ -141,6 +141,8 @@ def conditional_log_probs(model, x: torch.Tensor, z: torch.Tensor) -> torch.Tens
     z = torch.as_tensor(z, dtype=torch.float32)
     if z.dim() != 2 or z.shape[1] != model.latent_dim:
         raise ValueError(f"z must have shape (K, {model.latent_dim}), got {tuple(z.shape)}")
+    check_finite("x", x)
+    check_finite("z", z)
     model.eval()
     x, z = x.to(model.device), z.to(model.device)
     return model.decode(z[:, None, :].expand(z.shape[0], x.shape[0], z.shape[1])).log_prob(x)

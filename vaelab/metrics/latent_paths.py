@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from ..checks import check_choice, check_int
+from ..checks import check_choice, check_finite, check_int
 
 METHODS = ("linear", "spherical")
 
@@ -84,7 +84,7 @@ def decode_mean(model, z: torch.Tensor) -> torch.Tensor:
 @torch.inference_mode()
 def encode_mean(model, x: torch.Tensor) -> torch.Tensor:
     """E_q[z|x] for each example: x (N, *data_shape) or one example (*data_shape) -> (N, d)."""
-    x = torch.as_tensor(x)
+    x = check_finite("x", torch.as_tensor(x))
     if tuple(x.shape) == tuple(model.data_shape):
         x = x[None]
     model.eval()

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from ..checks import check_int
+from ..checks import check_finite, check_int
 from ..inference.families import rows_of
 from ..models.distributions import standard_normal_log_prob
 from ..objectives.elbo import log_importance_weights
@@ -56,6 +56,7 @@ def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int 
     precision: 'fp32' (default), 'tf32' or 'bf16' (autocast): faster where the hardware supports it; the
     -log p(x) of the zoo models moves by < 0.05 nats (tests/test_iw_agreement.py, benchmarks/bench_iwnll.py).
     """
+    check_finite("x", x)
     check_int("k", k, 1)
     check_int("batch_size", batch_size, 1)
     if chunk is not None:
@@ -88,6 +89,7 @@ def _iw_batch(model, x, start, batch_size, k, chunk, proposal, generator) -> tor
 def elbo_parts(model, x: torch.Tensor, batch_size: int = 1000, generator: torch.Generator | None = None) -> dict:
     """One pass over x: rec (N,) = -log p(x|z), z ~ q (one sample); kl (N,) analytic; mu, logvar (N, d).
     generator: a torch.Generator on the model's device for the draws of z (None: torch's global generator)."""
+    check_finite("x", x)
     check_int("batch_size", batch_size, 1)
     rec, mu, logvar = [], [], []
     for start in range(0, x.shape[0], batch_size):

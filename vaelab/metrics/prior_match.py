@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..checks import check_float, check_int
+from ..checks import check_finite, check_float, check_int
 from ..objectives.mmd import KERNELS, kernel_matrix, mmd, permutation_test, resolve_bandwidth
 
 MAX_POINTS = 5000    # mmd_prior uses at most this many examples (an evenly strided subset) to bound memory
@@ -44,6 +44,8 @@ def mmd_prior(mu: torch.Tensor, logvar: torch.Tensor, seed: int = 0, kernel: str
     check_int("max_points", max_points, 2)
     if mu.dim() != 2 or mu.shape != logvar.shape:
         raise ValueError(f"mu and logvar must both have shape (N, d), got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    check_finite("mu", mu)
+    check_finite("logvar", logvar)
     if mu.shape[0] > max_points:
         idx = torch.linspace(0, mu.shape[0] - 1, max_points, device=mu.device).long()
         mu, logvar = mu[idx], logvar[idx]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..checks import check_choice, check_int
+from ..checks import check_choice, check_finite, check_int
 from ..inference.families import defensive_proposal, elbo_with_noise
 from ..inference.savae import refine_lambda
 from ..inference.savae_modes import SAVAE_MODES
@@ -22,6 +22,7 @@ INITS = ("encoder", "prior")
 def refined_posteriors(model, x: torch.Tensor, *, steps: int, lr: float, momentum: float = 0.5,
                        clip: float | None = 5.0, init: str = "encoder", batch_size: int = 500, seed: int = 0):
     """(q_0, q_K): DiagGaussians with N rows, before and after K SVI steps from the encoder (or the prior)."""
+    check_finite("x", x)
     check_choice("init", init, INITS)
     check_int("batch_size", batch_size, 1)
     model.eval()
@@ -50,6 +51,7 @@ def refined_posteriors(model, x: torch.Tensor, *, steps: int, lr: float, momentu
 def elbo_of(model, x: torch.Tensor, q: DiagGaussian, n_samples: int = 10, seed: int = 0,
             batch_size: int = 500) -> torch.Tensor:
     """ELBO(x; q) per example (N,), nats: n_samples reparameterized draws (common noise for every q)."""
+    check_finite("x", x)
     gen = torch.Generator().manual_seed(seed)
     eps = torch.randn(n_samples, 1, model.latent_dim, generator=gen).to(x.device)
     out = []
@@ -71,7 +73,7 @@ def savae_report(model, x: torch.Tensor, *, steps: int, lr: float, momentum: flo
     correlated posterior and bias log p(x) low);
     kl: mean KL(q_K ‖ p(z)); mi (with mi_se, mi_ceiling): I_q(x; z) of the refined posteriors; active_units of
     q_K's means. Draws come from private generators seeded with `seed`: torch's global state is untouched."""
-    x = x.to(model.device)
+    x = check_finite("x", x).to(model.device)
     q0, qk = refined_posteriors(model, x, steps=steps, lr=lr, momentum=momentum, clip=clip, init=init, seed=seed)
     e0 = elbo_of(model, x, q0, n_samples, seed)
     ek = elbo_of(model, x, qk, n_samples, seed)
@@ -94,6 +96,7 @@ def refinement_path(model, x: torch.Tensor, *, steps: int, lr: float, momentum: 
 
     if model.latent_dim != 2:
         raise ValueError(f"the refinement path picture needs latent_dim=2, got latent_dim={model.latent_dim}")
+    check_finite("x", x)
     model.eval()
     grid = posterior_grid(model, x, resolution=resolution)
     xb = torch.as_tensor(x).to(model.device)[None]
@@ -126,7 +129,7 @@ def _refined_elbos(model, x, train_config, n_samples, seed, batch_size):
     n_samples independent draws per example, the same for q_0 and q_K (paired). Global RNG state untouched."""
     check_int("n_samples", n_samples, 1)
     svi = _svi_settings(train_config)
-    x = x.to(model.device)
+    x = check_finite("x", x).to(model.device)
     devices = [model.device] if model.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):      # refined_posteriors seeds the global generator
         q0, qk = refined_posteriors(model, x, batch_size=batch_size, seed=seed, **svi)

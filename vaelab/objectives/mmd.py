@@ -16,6 +16,12 @@ Kernels:
   al.'s median heuristic: h = the median distance between distinct points of the pooled sample (x and y
   together; so h² = the median squared distance). The heuristic bandwidth is treated as a constant
   (no gradient flows through it).
+
+Non-finite samples: the public functions (mmd, kernel_matrix, median_bandwidth, permutation_test) refuse NaN
+or Inf in x or y with a ValueError naming the argument (check_finite: one host read). mmd_estimate is the same
+statistic without that check and without any host read (IMQ kernel, or a fixed RBF bandwidth), for losses
+computed every training step (objectives.infovae): there a NaN sample makes the loss NaN, and the training
+loop's non-finite guard stops on it and names the step.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ import math
 
 import torch
 
-from ..checks import check_choice, check_float, check_int
+from ..checks import check_choice, check_finite, check_float, check_int
 
 KERNELS = ("imq", "rbf")
 SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -38,6 +44,11 @@ def _samples(name: str, a) -> torch.Tensor:
     if a.shape[0] == 0 or a.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {tuple(a.shape)}); pass at least one sample of dimension >= 1")
     return a if a.is_floating_point() else a.float()
+
+
+def _finite_pair(x, y) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = _pair(x, y)
+    return check_finite("x", x), check_finite("y", y)
 
 
 def _pair(x, y) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,8 +81,11 @@ def median_bandwidth(x: torch.Tensor, y: torch.Tensor | None = None) -> float:
     Pools x and y (when given); above MEDIAN_POINTS points an evenly strided subset is used. Returns a
     Python float > 0 (1.0 when every point coincides, so the kernel stays defined).
     """
-    pooled = _samples("x", x) if y is None else torch.cat(_pair(x, y))
-    pooled = pooled.detach()
+    pooled = check_finite("x", _samples("x", x)) if y is None else torch.cat(_finite_pair(x, y))
+    return _median(pooled.detach())
+
+
+def _median(pooled: torch.Tensor) -> float:
     if pooled.shape[0] < 2:
         raise ValueError("the median heuristic needs at least 2 points in the pooled sample, got "
                          f"{pooled.shape[0]}; pass a fixed bandwidth instead")
@@ -85,10 +99,11 @@ def median_bandwidth(x: torch.Tensor, y: torch.Tensor | None = None) -> float:
 
 
 def resolve_bandwidth(bandwidth, x: torch.Tensor, y: torch.Tensor | None = None) -> float:
-    """A float h > 0 from `bandwidth` (a number > 0, or 'median' for the median heuristic on x and y)."""
+    """A float h > 0 from `bandwidth` (a number > 0, or 'median' for the median heuristic on x and y).
+    x and y are not checked for NaN/Inf here (mmd_estimate calls this every training step; median_bandwidth does)."""
     if isinstance(bandwidth, str):
         check_choice("bandwidth", bandwidth, ["median"])
-        return median_bandwidth(x, y)
+        return _median((_samples("x", x) if y is None else torch.cat(_pair(x, y))).detach())
     return check_float("bandwidth", bandwidth, 0.0, strict=True)
 
 
@@ -98,7 +113,18 @@ def kernel_matrix(x: torch.Tensor, y: torch.Tensor | None = None, kernel: str = 
 
     kernel='imq': Σ_s C_s / (C_s + ‖x-y‖²), C_s = 2·d·sigma2·s. kernel='rbf': exp(-‖x-y‖² / (2h²)) with
     h = bandwidth (a number > 0, or 'median': the median heuristic on x and y pooled).
+    NaN or Inf in x or y: ValueError.
     """
+    if y is None:
+        x = check_finite("x", _samples("x", x))
+    else:
+        x, y = _finite_pair(x, y)
+    return _kernel_matrix(x, y, kernel, bandwidth=bandwidth, sigma2=sigma2, scales=scales)
+
+
+def _kernel_matrix(x: torch.Tensor, y: torch.Tensor | None = None, kernel: str = "imq", *, bandwidth="median",
+                   sigma2: float = 1.0, scales=SCALES) -> torch.Tensor:
+    """kernel_matrix without the finiteness check (no host read for IMQ or a fixed bandwidth)."""
     check_choice("kernel", kernel, KERNELS)
     if y is None:
         x = y = _samples("x", x)
@@ -134,8 +160,17 @@ def mmd(x: torch.Tensor, y: torch.Tensor, kernel: str = "imq", *, unbiased: bool
     kernel: 'imq' (WAE's multi-scale inverse multiquadratic; sigma2 and scales set C_s = 2·d·sigma2·s)
     or 'rbf' (Gaussian; bandwidth h > 0, or 'median' = the median heuristic on the pooled sample,
     computed once so all three kernel blocks share it). unbiased: U-statistic (may be negative) or
-    V-statistic. See the module docstring for the formulas.
+    V-statistic. See the module docstring for the formulas. NaN or Inf in x or y: ValueError naming it
+    (one host read; a loss computed every training step uses mmd_estimate, which skips it).
     """
+    return mmd_estimate(*_finite_pair(x, y), kernel, unbiased=unbiased, bandwidth=bandwidth, sigma2=sigma2,
+                        scales=scales)
+
+
+def mmd_estimate(x: torch.Tensor, y: torch.Tensor, kernel: str = "imq", *, unbiased: bool = True,
+                 bandwidth="median", sigma2: float = 1.0, scales=SCALES) -> torch.Tensor:
+    """mmd() without the finiteness check of x and y: no host read for the IMQ kernel or a fixed RBF
+    bandwidth, so a training loss can call it every step. Non-finite samples give a non-finite estimate."""
     x, y = _pair(x, y)
     if unbiased and (x.shape[0] < 2 or y.shape[0] < 2):
         raise ValueError(f"the unbiased MMD estimator needs at least 2 samples in x and in y, got x of shape "
@@ -144,8 +179,8 @@ def mmd(x: torch.Tensor, y: torch.Tensor, kernel: str = "imq", *, unbiased: bool
     if kernel == "rbf":
         bandwidth = resolve_bandwidth(bandwidth, x, y)
     opts = dict(kernel=kernel, bandwidth=bandwidth, sigma2=sigma2, scales=scales)
-    return mmd_from_kernels(kernel_matrix(x, None, **opts), kernel_matrix(y, None, **opts),
-                            kernel_matrix(x, y, **opts), unbiased)
+    return mmd_from_kernels(_kernel_matrix(x, None, **opts), _kernel_matrix(y, None, **opts),
+                            _kernel_matrix(x, y, **opts), unbiased)
 
 
 @torch.no_grad()
@@ -159,7 +194,7 @@ def permutation_test(x: torch.Tensor, y: torch.Tensor, kernel: str = "imq", *, p
     never 0. The kernel (and a median bandwidth) is computed once on the pooled sample. Returns
     {'mmd2': observed statistic (float), 'p_value': float, 'null': (permutations,) tensor, 'bandwidth'}.
     """
-    x, y = _pair(x, y)
+    x, y = _finite_pair(x, y)
     check_int("permutations", permutations, 1)
     check_choice("kernel", kernel, KERNELS)
     n, m = x.shape[0], y.shape[0]
@@ -167,7 +202,7 @@ def permutation_test(x: torch.Tensor, y: torch.Tensor, kernel: str = "imq", *, p
         raise ValueError(f"the unbiased MMD estimator needs at least 2 samples in x and in y, got n={n} and m={m}")
     pooled = torch.cat([x, y])
     h = resolve_bandwidth(bandwidth, x, y) if kernel == "rbf" else None
-    k = kernel_matrix(pooled, None, kernel, bandwidth=h if h else 1.0, sigma2=sigma2, scales=scales)
+    k = _kernel_matrix(pooled, None, kernel, bandwidth=h if h else 1.0, sigma2=sigma2, scales=scales)
     gen = torch.Generator().manual_seed(seed)
     perms = torch.stack([torch.randperm(n + m, generator=gen) for _ in range(permutations)])
     labels = torch.zeros(permutations + 1, n + m, dtype=k.dtype)

@@ -56,7 +56,7 @@ def measure_step(objective: str, svi_steps: int = 0, hvp: str = "exact", *, batc
     """Time (seconds, median) and peak memory growth (KB) of one training step, measured in this process."""
     from ..data import load_dataset
     from ..models import build_model
-    from .objectives import build_objective
+    from .objectives import build_objective, objective_params
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
@@ -65,7 +65,8 @@ def measure_step(objective: str, svi_steps: int = 0, hvp: str = "exact", *, batc
     x = ds.x[:batch].to(dev)
     model = build_model("lstm", ds.meta["shape"], 8, [hidden], vocab_size=ds.meta["vocab_size"]).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = build_objective(objective, svi_steps=svi_steps, svi_lr=1.0, svi_momentum=0.5, svi_clip=5.0, hvp=hvp)
+    svi = {"svi_steps": svi_steps, "svi_lr": 1.0, "svi_momentum": 0.5, "svi_clip": 5.0, "hvp": hvp}
+    loss_fn = build_objective(objective, **(svi if "svi_steps" in objective_params(objective) else {}))
 
     def step():
         loss, _ = loss_fn(model, x, kl_weight=1.0)

@@ -6,11 +6,46 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 
 from .._version import __version__
-from ..checks import check_int
-from ..data import load_dataset, subset
-from ..models.vae import build_model, check_model_data, likelihood_for
+from ..checks import check_choice, check_float, check_int
+from ..data import dataset_names, load_dataset, subset
+from ..data.registry import BINARIZE, TEXT_DOWNLOADED
+from ..models.vae import MODELS, TEXT_MODELS, build_model, check_model_data, likelihood_for
+from ..objectives.objective import Objective
 from ..runtime import pick_device, seed_everything
 from .loop import fit
+from .objectives import KINDS, OBJECTIVES, PARAM_DEFAULTS, build_objective, objective_params
+
+TEXT_DATASETS = ("synthetic_text",) + TEXT_DOWNLOADED
+CONDITIONING = ("spatial", "global")
+# each objective parameter's check (range and type), and who uses it, for TrainConfig.validate
+PARAM_CHECKS = {k: p.check for kind in KINDS.values() for k, p in kind.params.items()}
+USED_BY = {k: "objective " + " / ".join(repr(n) for n, kind in KINDS.items() if k in kind.params) for k in PARAM_CHECKS}
+# model fields: the models that use them and their default
+MODEL_FIELDS = {"word_dropout": (("lstm",), 0.0), "layers": (("pixelcnn",), 3),
+                "conditioning": (("pixelcnn",), "spatial"), "encoder_hidden": (("mlp",), None)}
+
+
+def _normalised(d: dict, keep: set) -> dict:
+    """d with every option its model and objective do not use, except those in `keep`, set to its default."""
+    own = objective_params(d.get("objective", "elbo")) if d.get("objective", "elbo") in OBJECTIVES else ()
+    for name, default in PARAM_DEFAULTS.items():
+        if name in d and name not in own and name not in keep:
+            d[name] = default
+    for name, (models, default) in MODEL_FIELDS.items():
+        if name in d and d.get("model", "mlp") not in models and name not in keep:
+            d[name] = default
+    return d
+
+
+def _widths(name: str, widths) -> list:
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+        raise TypeError(f"{name} must be a list of layer widths (integers >= 1), got {widths!r}")
+    widths = list(widths)
+    if not widths:
+        raise ValueError(f"{name} must list at least one layer width, got []")
+    for w in widths:
+        check_int(f"{name} entries", w, 1)
+    return widths
 
 
 @dataclass
@@ -48,11 +83,74 @@ class TrainConfig:
     encoder_hidden: list | None = None  # model 'mlp': encoder widths when they differ from `hidden` (gap lab)
 
     def __post_init__(self):
-        self.hidden = [int(h) for h in self.hidden]
+        self.validate()
+
+    def validate(self) -> "TrainConfig":
+        """Check every field, used or not: choices, ranges, and options the chosen objective or model ignores
+        (refused unless left at their defaults). Raises ValueError/TypeError naming the field."""
+        check_choice("dataset", self.dataset, dataset_names())
+        check_choice("model", self.model, MODELS)
+        check_choice("objective", self.objective, OBJECTIVES)
+        check_choice("binarize", self.binarize, BINARIZE)
+        check_choice("conditioning", self.conditioning, CONDITIONING)
+        self.hidden = _widths("hidden", self.hidden)
         if self.encoder_hidden is not None:
-            self.encoder_hidden = [int(h) for h in self.encoder_hidden]
+            self.encoder_hidden = _widths("encoder_hidden", self.encoder_hidden)
+        for name in ("latent_dim", "epochs", "batch_size", "layers"):
+            check_int(name, getattr(self, name), 1)
+        for name in ("seed", "kl_cycles"):
+            check_int(name, getattr(self, name), 0)
         if self.train_size is not None:
             check_int("train_size", self.train_size, 1)
+        check_float("lr", self.lr, 0.0, strict=True)
+        check_float("kl_warmup", self.kl_warmup, 0.0)
+        if self.kl_warmup and self.kl_cycles:
+            raise ValueError(f"kl_warmup={self.kl_warmup!r} and kl_cycles={self.kl_cycles!r} both set: choose one "
+                             "KL schedule")
+        check_float("word_dropout", self.word_dropout, 0.0, maximum=1.0)   # 1: an inputless decoder (Bowman 2016)
+        if not isinstance(self.diagnostics, bool):
+            raise TypeError(f"diagnostics must be True or False, got {self.diagnostics!r}")
+        for name, check in PARAM_CHECKS.items():     # every objective parameter, whichever objective is chosen
+            check(name, getattr(self, name))
+        own = objective_params(self.objective)
+        for name, default in PARAM_DEFAULTS.items():
+            if name not in own and getattr(self, name) != default:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not used by objective={self.objective!r} "
+                                 f"({USED_BY[name]} uses it); leave it at its default {default!r} "
+                                 "(cfg.variant(objective=...) resets what the new objective does not use)")
+        for name, (models, default) in MODEL_FIELDS.items():
+            if self.model not in models and getattr(self, name) != default:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not used by model={self.model!r} (model "
+                                 f"{' or '.join(map(repr, models))} uses it); leave it at its default {default!r} "
+                                 "(cfg.variant(model=...) resets what the new model does not use)")
+        text = self.dataset in TEXT_DATASETS
+        if (self.model in TEXT_MODELS) != text:
+            wants = "a text dataset, e.g. 'synthetic_text'" if self.model in TEXT_MODELS else \
+                f"image or point data (text goes with model {', '.join(map(repr, TEXT_MODELS))})"
+            raise ValueError(f"model={self.model!r} cannot train on dataset={self.dataset!r} "
+                             f"({'text' if text else 'not text'}): it needs {wants}")
+        if text and self.binarize is not None:
+            raise ValueError(f"binarize={self.binarize!r} needs image data; dataset {self.dataset!r} is text")
+        objective = self.objective_value()           # the objective's own joint rules (InfoVAE: alpha+lam-1 >= 0)
+        if self.batch_size < objective.min_batch:
+            raise ValueError(f"batch_size={self.batch_size} is too small for objective={self.objective!r}: it needs at "
+                             f"least {objective.min_batch} examples per batch")
+        return self
+
+    def objective_value(self) -> Objective:
+        """The Objective this config trains with, built from its own parameter fields."""
+        return build_objective(self.objective, **{k: getattr(self, k) for k in objective_params(self.objective)})
+
+    def variant(self, **edits) -> "TrainConfig":
+        """A copy with `edits`, where the options that the new model or objective does not use (and `edits` does
+        not set) go back to their defaults: cfg.variant(objective='elbo') from an SA-VAE config drops svi_*."""
+        return TrainConfig(**_normalised({**self.to_dict(), **edits}, keep=set(edits)))
+
+    @classmethod
+    def from_record(cls, d: dict) -> "TrainConfig":
+        """from_dict for a config stored by an earlier vaelab (zoo manifests, checkpoints), which may carry
+        options its model or objective does not use: those go back to their defaults."""
+        return cls.from_dict(_normalised(dict(d), keep=set()))
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -79,12 +177,8 @@ class TrainConfig:
 
 def model_options(cfg: TrainConfig, ds) -> dict:
     """The build_model keywords of the autoregressive models (posterior-collapse lab); {} for the others."""
-    if cfg.model != "lstm" and cfg.word_dropout:
-        raise ValueError(f"word_dropout={cfg.word_dropout!r} needs model='lstm', got model={cfg.model!r}")
     if cfg.model == "lstm":
         return {"vocab_size": ds.meta["vocab_size"], "word_dropout": cfg.word_dropout}
-    if cfg.encoder_hidden is not None and cfg.model != "mlp":
-        raise ValueError(f"encoder_hidden={cfg.encoder_hidden!r} needs model='mlp', got model={cfg.model!r}")
     if cfg.model == "pixelcnn":
         return {"layers": cfg.layers, "conditioning": cfg.conditioning}
     if cfg.encoder_hidden is not None:
@@ -99,18 +193,15 @@ def training_data(cfg: TrainConfig):
 
 def train(cfg: TrainConfig | dict, device=None, progress=None, valid=None):
     """Build the data and model of `cfg` (seeded), fit, and return (model, history)."""
-    if isinstance(cfg, dict):
-        cfg = TrainConfig.from_dict(cfg)
+    cfg = TrainConfig.from_dict(cfg) if isinstance(cfg, dict) else cfg.validate()   # fields may have been set since
+    objective = cfg.objective_value()
     ds = training_data(cfg)
     seed_everything(cfg.seed)
     check_model_data(cfg.model, ds.meta["kind"])
     likelihood = "bernoulli" if ds.meta["kind"] == "text" else likelihood_for(ds.meta["kind"], cfg.binarize)
     model = build_model(cfg.model, ds.meta["shape"], cfg.latent_dim, cfg.hidden, likelihood=likelihood,
                         **model_options(cfg, ds))
-    history = fit(model, ds, cfg.objective, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                  seed=cfg.seed, device=pick_device(device), beta=cfg.beta, iw_samples=cfg.iw_samples,
-                  kl_warmup=cfg.kl_warmup, alpha=cfg.alpha, lam=cfg.lam, kernel=cfg.kernel, progress=progress,
-                  valid=valid, free_bits=cfg.free_bits, kl_cycles=cfg.kl_cycles, diagnostics=cfg.diagnostics,
-                  svi_steps=cfg.svi_steps, svi_lr=cfg.svi_lr, svi_momentum=cfg.svi_momentum, svi_clip=cfg.svi_clip,
-                  hvp=cfg.hvp)
+    history = fit(model, ds, objective, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
+                  device=pick_device(device), kl_warmup=cfg.kl_warmup, kl_cycles=cfg.kl_cycles, valid=valid,
+                  diagnostics=cfg.diagnostics, progress=progress)
     return model, history

@@ -6,7 +6,6 @@ active_units, mmd_prior, elbo, iw_nll), so notebooks and widgets only select and
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import torch
 
@@ -79,7 +78,7 @@ def infovae_sweep(lambdas, base: TrainConfig | dict, alpha: float = 1.0, device=
     lambdas = _check_lambdas(lambdas, alpha)
     results = []
     for lam in lambdas:
-        cfg = replace(base, objective="infovae", alpha=float(alpha), lam=lam)
+        cfg = base.variant(objective="infovae", alpha=float(alpha), lam=lam)
         results.append({"lam": lam, "alpha": float(alpha), **scored_model(cfg, device, progress, eval_seed,
                                                                           iw_samples)})
     return results

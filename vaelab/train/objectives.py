@@ -1,22 +1,40 @@
-"""Every objective name fit() and the CLI accept: the pure ones of vaelab.objectives and the SA-VAE
-modes of vaelab.inference.savae_modes (which run a refinement, so they sit in the inference layer)."""
+"""Every objective fit() and the CLI accept, as one table of ObjectiveKinds: the plain ones of
+vaelab.objectives and the SA-VAE modes of vaelab.inference.savae_modes (which run a refinement, so they sit in
+the inference layer).
+
+    build_objective("savae", svi_steps=10, hvp="fd")    # an Objective: name, validated params, callable loss
+"""
 from __future__ import annotations
 
-from ..inference.savae_modes import SAVAE_MODES, make_savae_objective
-from ..objectives.registry import OBJECTIVES as PLAIN_OBJECTIVES
-from ..objectives.registry import make_objective
+from ..checks import check_choice
+from ..inference.savae_modes import KINDS as SAVAE_KINDS
+from ..objectives.objective import Objective
+from ..objectives.registry import KINDS as PLAIN_KINDS
 
-OBJECTIVES = PLAIN_OBJECTIVES + SAVAE_MODES
-SVI_DEFAULTS = {"svi_steps": 10, "svi_lr": 1.0, "svi_momentum": 0.5, "svi_clip": 5.0, "hvp": "exact"}
+KINDS = {**PLAIN_KINDS, **SAVAE_KINDS}
+OBJECTIVES = tuple(KINDS)
+# every objective parameter any kind has, with its default: the TrainConfig fields that belong to objectives
+PARAM_DEFAULTS = {k: p.default for kind in KINDS.values() for k, p in kind.params.items()}
 
 
-def build_objective(name: str, **options):
-    """objective(model, x, kl_weight) -> (loss, stats) for any name in OBJECTIVES.
+def build_objective(name: str, **params) -> Objective:
+    """The Objective `name` (one of OBJECTIVES) with `params`; a parameter it does not have is refused."""
+    return KINDS[check_choice("objective", name, OBJECTIVES)].build(**params)
 
-    options: those of vaelab.objectives.make_objective (beta, iw_samples, alpha, lam, kernel, free_bits)
-    and, for the SA-VAE modes, svi_steps, svi_lr, svi_momentum, svi_clip, hvp (ignored by the others).
-    """
-    svi = {k: options.pop(k, v) for k, v in SVI_DEFAULTS.items()}
-    if name in SAVAE_MODES:
-        return make_savae_objective(name, **svi)
-    return make_objective(name, **options)
+
+def objective_params(name: str) -> tuple:
+    """The parameter names of objective `name`."""
+    return tuple(KINDS[check_choice("objective", name, OBJECTIVES)].params)
+
+
+def as_objective(objective) -> Objective:
+    """An Objective from an Objective, a name (default parameters) or a callable (model, x, kl_weight) ->
+    (loss, stats), which becomes Objective('custom', {}, fn)."""
+    if isinstance(objective, Objective):
+        return objective
+    if isinstance(objective, str):
+        return build_objective(objective)
+    if callable(objective):
+        return Objective(getattr(objective, "__name__", "custom"), {}, objective)
+    raise TypeError(f"objective must be an Objective (build_objective), a name from {OBJECTIVES} or a callable "
+                    f"(model, x, kl_weight) -> (loss, stats); got {type(objective).__name__}")

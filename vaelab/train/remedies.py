@@ -12,7 +12,6 @@ Remedies (names in vaelab.objectives.collapse.REMEDIES):
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import torch
 
@@ -34,7 +33,7 @@ def remedy_config(base: TrainConfig, remedy: str, **overrides) -> TrainConfig:
              "word_dropout": {"word_dropout": 0.5}, "aggressive": {"objective": "aggressive", "kl_warmup": half}}
     if remedy == "word_dropout" and base.model != "lstm":
         raise ValueError(f"remedy 'word_dropout' needs model='lstm' (a text decoder), got model={base.model!r}")
-    return replace(base, **{**edits[remedy], **overrides})
+    return base.variant(**{**edits[remedy], **overrides})
 
 
 def train_remedies(base: TrainConfig, remedies=REMEDIES, device=None, progress=None, **variants) -> dict:
@@ -46,7 +45,7 @@ def train_remedies(base: TrainConfig, remedies=REMEDIES, device=None, progress=N
     runs = {}
     for vname, edits in variants.items():
         for remedy in remedies:
-            cfg = remedy_config(replace(base, **edits), remedy)
+            cfg = remedy_config(base.variant(**edits), remedy)
             runs[(remedy, vname)] = load_or_train(cfg, device=device, progress=progress)
     return runs
 

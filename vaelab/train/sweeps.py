@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import torch
 
@@ -57,7 +56,7 @@ def beta_sweep(betas, base: TrainConfig | dict, device=None, progress=None, eval
     x = eval_inputs(test, seed=eval_seed).to(dev)
     results = []
     for beta in betas:
-        cfg = replace(base, objective="beta", beta=beta)
+        cfg = base.variant(objective="beta", beta=beta)
         # Building, training and scoring a model all draw from torch's global RNG; fork it so that a
         # sweep (cached or not) leaves the caller's random stream where it was.
         with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):

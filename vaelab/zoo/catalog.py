@@ -8,7 +8,7 @@ downloads), some sweep members are full-mode only, and asking for a missing mode
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 from ..runtime import is_quick
@@ -77,13 +77,13 @@ def nb01_base(q: bool) -> TrainConfig:
 BETAS_QUICK, BETAS_FULL = [0.1, 0.5, 1.0, 2.0, 4.0], [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
 _add("vae-digits-8d", "VAE, 8-D latent, binarized 8x8 digits", "image", [NB01], nb01_base, True)
 _add("vae-digits-2d", "VAE, 2-D latent, binarized 8x8 digits (notebook 01)", "image", [NB01],
-     lambda q: replace(nb01_base(q), latent_dim=2, epochs=100 if q else 400), True)
+     lambda q: nb01_base(q).variant(latent_dim=2, epochs=100 if q else 400), True)
 _add("vae-digits-16d", "VAE, 16-D latent, binarized 8x8 digits", "image", [],
-     lambda q: replace(nb01_base(q), latent_dim=16), True)
+     lambda q: nb01_base(q).variant(latent_dim=16), True)
 for _b in BETAS_FULL:
     _add(f"beta-vae-digits/beta={_g(_b)}", f"β-VAE (β={_g(_b)}), 8-D latent, binarized 8x8 digits", "image", [NB01],
          _only(lambda q, b=_b: b in (BETAS_QUICK if q else BETAS_FULL),
-               lambda q, b=_b: replace(nb01_base(q), objective="beta", beta=float(b))), _b == 4.0)
+               lambda q, b=_b: nb01_base(q).variant(objective="beta", beta=float(b))), _b == 4.0)
 
 # -- notebook 02: posterior-collapse remedies, LSTM text and PixelCNN/MLP on binarized digits -------------------
 REMEDIES = ["none", "kl_warmup", "cyclical", "beta", "freebits", "word_dropout", "aggressive"]
@@ -108,7 +108,7 @@ for _r in [r for r in REMEDIES if r != "word_dropout"]:
     _add(f"remedy-pixelcnn/{_r}", f"PixelCNN (z via biases) VAE, {_REMEDY_TITLES[_r]}, binarized digits",
          "image", [NB02], lambda q, r=_r: remedy_config(nb02_image(q), r), _r == "none")
     _add(f"remedy-mlp/{_r}", f"MLP-decoder VAE, {_REMEDY_TITLES[_r]}, binarized digits", "image", [NB02],
-         lambda q, r=_r: remedy_config(replace(nb02_image(q), model="mlp"), r))
+         lambda q, r=_r: remedy_config(nb02_image(q).variant(model="mlp"), r))
 
 
 # -- notebook 03: the amortization gap; the 2-D model is also notebook 05's -------------------------------------
@@ -124,12 +124,12 @@ def _gap(q: bool, bmnist: bool, what: str) -> TrainConfig | None:
     base = nb03_base(q, bmnist)
     if base is None:
         return None
-    main = replace(base, latent_dim=8, epochs=20 if bmnist else base.epochs)
+    main = base.variant(latent_dim=8, epochs=20 if bmnist else base.epochs)
     short = 5 if bmnist else (30 if q else 60)
-    return {"main": main, "encoder=32": replace(main, encoder_hidden=[32]),
-            "encoder=512x512": replace(main, encoder_hidden=[512, 512]),
-            "decoder=256x256": replace(main, hidden=[256, 256], encoder_hidden=[128, 128]),
-            "short": replace(main, epochs=short)}[what]
+    return {"main": main, "encoder=32": main.variant(encoder_hidden=[32]),
+            "encoder=512x512": main.variant(encoder_hidden=[512, 512]),
+            "decoder=256x256": main.variant(hidden=[256, 256], encoder_hidden=[128, 128]),
+            "short": main.variant(epochs=short)}[what]
 
 
 _GAP_TITLES = {"main": "8-D VAE", "encoder=32": "8-D VAE, small encoder [32]",
@@ -154,21 +154,21 @@ def nb04_base(q: bool) -> TrainConfig:
 
 LAMBDAS_QUICK, LAMBDAS_FULL = [0.0, 1.0, 10.0, 100.0], [0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]
 _add("infovae-digits/elbo", "ELBO-VAE, 2-D latent, binarized digits (InfoVAE's baseline)", "image", [NB04],
-     lambda q: replace(nb04_base(q), objective="elbo"), True)
+     lambda q: nb04_base(q).variant(objective="elbo"), True)
 for _l in LAMBDAS_FULL:
     _add(f"infovae-digits/lam={_g(_l)}", ("autoencoder (MMD-VAE λ=0)" if _l == 0 else f"MMD-VAE (α=1, λ={_g(_l)})")
          + ", 2-D latent, binarized digits", "image", [NB04],
          _only(lambda q, v=_l: v in (LAMBDAS_QUICK if q else LAMBDAS_FULL),
-               lambda q, v=_l: replace(nb04_base(q), objective="infovae", alpha=1.0, lam=float(v))), _l == 10.0)
+               lambda q, v=_l: nb04_base(q).variant(objective="infovae", alpha=1.0, lam=float(v))), _l == 10.0)
 
 
 def nb04_strong(q: bool, what: str) -> TrainConfig:
-    s = replace(nb04_base(q), latent_dim=8, binarize="static", epochs=40 if q else 150)
+    s = nb04_base(q).variant(latent_dim=8, binarize="static", epochs=40 if q else 150)
     mmd = {"objective": "infovae", "alpha": 1.0, "lam": 10.0}
-    return {"elbo-mlp": replace(s, model="mlp"), "elbo-pixelcnn": replace(s, model="pixelcnn", layers=6),
-            "mmd-pixelcnn": replace(s, model="pixelcnn", layers=6, **mmd),
-            "elbo-pixelcnn-biases": replace(s, model="pixelcnn", layers=2, conditioning="global"),
-            "mmd-pixelcnn-biases": replace(s, model="pixelcnn", layers=2, conditioning="global", **mmd)}[what]
+    return {"elbo-mlp": s.variant(model="mlp"), "elbo-pixelcnn": s.variant(model="pixelcnn", layers=6),
+            "mmd-pixelcnn": s.variant(model="pixelcnn", layers=6, **mmd),
+            "elbo-pixelcnn-biases": s.variant(model="pixelcnn", layers=2, conditioning="global"),
+            "mmd-pixelcnn-biases": s.variant(model="pixelcnn", layers=2, conditioning="global", **mmd)}[what]
 
 
 _STRONG_TITLES = {"elbo-mlp": "ELBO, MLP decoder", "elbo-pixelcnn": "ELBO, PixelCNN decoder (6 layers)",
@@ -185,27 +185,27 @@ MODES = ("elbo", "svi", "vae+svi", "vae+svi+kl", "savae")
 
 def nb05_text(q: bool) -> TrainConfig:
     k = 5 if q else 20
-    return TrainConfig(dataset="synthetic_text", model="lstm", latent_dim=8, hidden=[64], epochs=10 if q else 40,
-                       batch_size=50, train_size=2000 if q else 10000, kl_warmup=3 if q else 10, seed=0,
+    return TrainConfig(dataset="synthetic_text", model="lstm", objective="savae", latent_dim=8, hidden=[64],
+                       epochs=10 if q else 40, batch_size=50, train_size=2000 if q else 10000, kl_warmup=3 if q else 10, seed=0,
                        svi_steps=k, svi_lr=0.5, svi_momentum=0.5, svi_clip=None, hvp="fd")
 
 
 def _with_objective(cfg: TrainConfig | None, objective: str) -> TrainConfig | None:
-    return None if cfg is None else replace(cfg, objective=objective)
+    return None if cfg is None else cfg.variant(objective=objective)
 
 
 def nb05_image(q: bool, dataset: str) -> TrainConfig | None:
     """The same config in both modes; in quick mode on the 8x8 digits only (their five checkpoints are shipped)."""
     if q and dataset != "digits":
         return None
-    return TrainConfig(dataset=dataset, binarize="static", model="pixelcnn", conditioning="global", layers=3,
-                       latent_dim=8, hidden=[128], epochs=20, batch_size=64, kl_warmup=10, seed=0, svi_steps=20,
+    return TrainConfig(dataset=dataset, binarize="static", model="pixelcnn", objective="savae", conditioning="global",
+                       layers=3, latent_dim=8, hidden=[128], epochs=20, batch_size=64, kl_warmup=10, seed=0, svi_steps=20,
                        svi_lr=0.05, svi_momentum=0.5, svi_clip=5.0, hvp="fd")
 
 
 for _m in MODES:
     _add(f"savae-text/{_m}", f"LSTM text VAE trained with mode '{_m}' (SA-VAE lab)", "text", [NB05],
-         lambda q, m=_m: replace(nb05_text(q), objective=m), _m == "savae")
+         lambda q, m=_m: nb05_text(q).variant(objective=m), _m == "savae")
     for _d, _short in (("binarized_mnist", "bmnist"), ("digits", "bdigits")):
         _add(f"savae-pixelcnn-{_short}/{_m}", f"PixelCNN VAE trained with mode '{_m}', {_short}"
              + (" (full mode)" if _short == "bmnist" else " (shipped: 100 s of SA-VAE training on a CPU)"),

@@ -74,7 +74,7 @@ def read_manifest(path) -> dict:
 def shipped_record(name: str, cfg: TrainConfig) -> dict | None:
     """The shipped manifest's record of `name` whose config equals `cfg`, or None (not shipped)."""
     for rec in read_manifest(SHIPPED_DIR / "manifest.json")["entries"].values():
-        if rec["name"] == name and TrainConfig.from_dict(rec["config"]) == cfg:
+        if rec["name"] == name and TrainConfig.from_record(rec["config"]) == cfg:
             return rec
     return None
 
