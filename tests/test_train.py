@@ -79,6 +79,13 @@ def test_nan_guard_in_a_later_epoch_after_which_losses_are_finite_again(digits):
         torch.testing.assert_close(v, poisoned.snapshot[k])
 
 
+def test_nan_guard_at_the_first_step_of_an_epoch_names_the_previous_epochs_last_loss(digits):
+    model, poisoned = _model(digits), poisoned_at(22, float("nan"))    # epoch 2, its first step (21 per epoch)
+    with pytest.raises(NonFiniteLossError, match=r"nan at epoch 2, step 21 \(last finite loss: -?\d+\.\d+\)") as err:
+        fit(model, digits, poisoned, epochs=2, batch_size=64, progress=False)
+    assert err.value.model is model and err.value.step == 21
+
+
 def test_nan_guard_names_the_first_bad_step_when_several_steps_of_the_epoch_are_bad(digits):
     """Calls 5, 6 and 12 of epoch 1 (steps 4, 5, 11; 21 steps per epoch) return nan, inf, nan: the message names
     step 4, its loss and the last finite loss before it (step 3's), not the epoch's last bad step."""

@@ -75,6 +75,24 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("vaelab"))
 
 
+def dir_problem(path: str | os.PathLike) -> str | None:
+    """Why files cannot be written into folder `path` (creating it if needed), or None when they can.
+
+    Checks without writing: `path` is a folder, or its nearest existing parent is one, and it is writable
+    (os.access). A string such as "/a/b is a regular file, so no folder can be made under it"."""
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        return f"{path} is a regular file, not a folder"
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None:
+        return None
+    if not existing.is_dir():
+        return f"{existing} is a regular file, so no folder can be made under it"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable (permission denied)"
+    return None
+
+
 PRECISIONS = ("fp32", "tf32", "bf16")
 
 

@@ -1,7 +1,28 @@
-"""What the subcommands that read a trained run share: find its checkpoint, load the model and its data."""
+"""What the subcommands share: check arguments and output folders up front, find a run's checkpoint, load the model
+and its data, print a report."""
 from __future__ import annotations
 
 from pathlib import Path
+
+
+def check_out_dir(path, option: str = "--out") -> Path:
+    """`path` as a Path, when a folder can be written there; else a ValueError naming the option, before any work."""
+    from ..runtime import dir_problem
+
+    problem = dir_problem(path)
+    if problem:
+        raise ValueError(f"{option} {path}: {problem}; choose a folder you can write to")
+    return Path(path)
+
+
+def check_counts(args, **minimums) -> None:
+    """check_int on each named argument that is not None (e.g. points=1: refuse --points 0 and below)."""
+    from ..checks import check_int
+
+    for name, minimum in minimums.items():
+        value = getattr(args, name, None)
+        if value is not None:
+            check_int(name, value, minimum)
 
 
 def load_run(args, command: str):
@@ -10,14 +31,15 @@ def load_run(args, command: str):
     from ..runtime import pick_device
     from ..train import load_checkpoint
 
+    check_counts(args, points=1)
     path = Path(args.dir)
-    ckpt = path / "checkpoint.pt" if path.is_dir() else path
+    ckpt = path / "checkpoint.pt" if path.is_dir() and not path.name.endswith(".pt") else path
     if not ckpt.exists():
-        raise SystemExit(f"vaelab {command}: no checkpoint at {ckpt}; train one with `python -m vaelab train --out DIR`")
+        raise ValueError(f"no checkpoint at {ckpt}; train one with `python -m vaelab train --out DIR`")
     model, payload = load_checkpoint(ckpt, device=pick_device(args.device))
     cfg = payload["train_config"]
     ds = load_dataset(cfg["dataset"], args.split, binarize=cfg.get("binarize"), seed=cfg.get("seed", 0))
-    if args.points:
+    if args.points is not None:
         ds = subset(ds, args.points, seed=0)
     return model, cfg, ds
 

@@ -8,7 +8,7 @@ def add_parser(sub) -> None:
     e.add_argument("--split", default="test", choices=["train", "valid", "test"])
     e.add_argument("--iw-samples", type=int, default=1000, help="K for the importance-sampled -log p(x)")
     e.add_argument("--batch-size", type=int, default=500)
-    e.add_argument("--points", type=int, default=None, help="evaluate a seeded subset of this many examples")
+    e.add_argument("--points", type=int, default=None, help="evaluate a seeded subset of this many examples (>= 1)")
     e.add_argument("--device", default="auto")
     e.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16"],
                    help="arithmetic of the -log p(x) estimate: bf16 autocast is 2-3x faster on recent CPUs and GPUs "
@@ -22,8 +22,9 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..inference.savae_modes import SAVAE_MODES
     from ..metrics import evaluate
-    from ._run import load_run, print_report
+    from ._run import check_counts, load_run, print_report
 
+    check_counts(args, iw_samples=1, batch_size=1, points=1)
     model, cfg, ds = load_run(args, "eval")
     result = evaluate(model, ds, iw_samples=args.iw_samples, batch_size=args.batch_size,
                       precision=args.precision)

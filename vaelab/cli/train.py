@@ -1,4 +1,7 @@
-"""`python -m vaelab train`: train one model, write DIR/checkpoint.pt and DIR/history.json."""
+"""`python -m vaelab train`: train one model, write DIR/checkpoint.pt and DIR/history.json.
+
+Ctrl-C (exit 130) or a non-finite loss (exit 1) still saves the last good weights, marked interrupted: true with
+a stop_reason in the checkpoint and in history.json; the message says where."""
 from __future__ import annotations
 
 import sys
@@ -59,8 +62,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..train import TrainConfig, save_checkpoint, train, write_json
+    from ..train import NonFiniteLossError, TrainConfig, save_checkpoint, train, write_json
+    from ._run import check_out_dir
 
+    out = check_out_dir(args.out)                       # before any work: a bad --out must not cost a training
     cfg = TrainConfig(dataset=args.dataset, model=args.model, objective=args.objective, latent_dim=args.latent_dim,
                       hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       beta=args.beta, iw_samples=args.iw_samples, kl_warmup=args.kl_warmup, binarize=args.binarize,
@@ -72,12 +77,22 @@ def run(args) -> int:
     if args.quick:
         cfg.train_size = min(cfg.train_size or QUICK_TRAIN_SIZE, QUICK_TRAIN_SIZE)
         cfg.epochs = min(cfg.epochs, QUICK_MAX_EPOCHS)
-    out = Path(args.out)
-    model, history = train(cfg, device=args.device, progress=not args.no_progress)
-    save_checkpoint(out / "checkpoint.pt", model, train_config=cfg.to_dict(), history=history)
-    write_json(out / "history.json", {"config": cfg.to_dict(), "interrupted": history.interrupted,
-                                      "epochs": list(history)})
+    stopped, ctrl_c = None, False
+    try:
+        model, history = train(cfg, device=args.device, progress=not args.no_progress)
+        if history.interrupted:
+            stopped, ctrl_c = "interrupted by Ctrl-C", True
+    except NonFiniteLossError as err:
+        model, history, stopped = err.model, err.history, f"non-finite loss: {err}"
+    ckpt = save_checkpoint(out / "checkpoint.pt", model, train_config=cfg.to_dict(), history=history,
+                           interrupted=stopped is not None, stop_reason=stopped)
+    write_json(out / "history.json", {"config": cfg.to_dict(), "interrupted": stopped is not None,
+                                      "stop_reason": stopped, "epochs": list(history)})
     last = history[-1] if history else {}
-    print(f"wrote {out / 'checkpoint.pt'} ({len(history)} epochs; last loss {last.get('loss', float('nan')):.3f})",
-          file=sys.stderr)
-    return 130 if history.interrupted else 0
+    done = f"{len(history)} of {cfg.epochs} epochs; last loss {last.get('loss', float('nan')):.3f}"
+    if stopped is None:
+        print(f"wrote {ckpt} ({done})", file=sys.stderr)
+        return 0
+    print(f"vaelab train: {stopped.splitlines()[0]} -- saved the last good weights to {ckpt} ({done}), marked "
+          "interrupted: true in the checkpoint and history.json", file=sys.stderr)
+    return 130 if ctrl_c else 1

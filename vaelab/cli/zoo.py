@@ -36,7 +36,12 @@ def run(args) -> int:
             print(f"{r['name']:<36}{r['kind']:<7}{r['notebooks']:<11}{'yes' if r['cached'] else 'no':<8}"
                   f"{'yes' if r['shipped'] else 'no':<8}{r['title']}")
         return 0
-    zoo.build(args.names or None, quick=q, device=args.device, progress=not args.no_progress, ship=args.ship,
-              log=lambda line: print(line, file=sys.stderr))
+    try:
+        zoo.build(args.names or None, quick=q, device=args.device, progress=not args.no_progress, ship=args.ship,
+                  log=lambda line: print(line, file=sys.stderr))
+    except KeyboardInterrupt:
+        print(f"vaelab zoo build: interrupted (Ctrl-C); the entries built before it are in {zoo.manifest_path()}",
+              file=sys.stderr)
+        return 130
     print(f"manifest: {zoo.manifest_path()}")
     return 0

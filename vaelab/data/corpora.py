@@ -8,7 +8,8 @@
   the archive linked by He et al. (2019)'s prepare_data.py (a Google Drive file). No digest of it is
   published anywhere we could find, so vaelab will not accept it silently: pass allow_unverified=True.
 
-Files are cached under DATA_DIR/<name>/ and reused offline. Sentences are encoded with a Vocabulary built
+Files are cached under DATA_DIR/<name>/ and reused offline; one that cannot be read back is downloaded again
+(with download=False: a CorpusFileError naming it). Sentences are encoded with a Vocabulary built
 from the training split (most frequent words first), cut to max_len - 1 words plus EOS.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import collections
 import hashlib
 import os
 import tarfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,14 @@ SOURCES = {
 }
 MAX_LEN = {"ptb": 40, "yahoo": 200}
 CORPORA = tuple(SOURCES)
+
+
+class CorpusFileError(ValueError):
+    """A cached corpus file that cannot be read back; `.path` is the file, and the message names it."""
+
+    def __init__(self, path: Path, message: str):
+        super().__init__(message)
+        self.path = path
 
 
 def md5_file(path) -> str:
@@ -105,7 +115,12 @@ def _extract(archive: Path, name: str, files: dict[str, Path]) -> None:
 def _read_lines(path: Path) -> tuple[list[list[str]], list[int] | None]:
     """Words per line; a leading integer label before a tab (Yahoo's topic) is split off."""
     sents, labels = [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise CorpusFileError(path, f"corpus file {path} is corrupt (not UTF-8 text: {err.reason} at byte "
+                                    f"{err.start}); delete it and let vaelab download it again") from err
+    for line in text.splitlines():
         label, sep, text = line.partition("\t")
         if sep and label.strip().isdigit():
             labels.append(int(label))
@@ -137,8 +152,17 @@ def load_corpus(name: str, split: str = "train", root=None, *, download: bool = 
     max_len = check_int("max_len", max_len if max_len is not None else MAX_LEN[name], 2)
     files = corpus_files(name, data_dir(root), sources=sources, download=download,
                          allow_unverified=allow_unverified)
-    vocab = build_vocabulary(_read_lines(files["train"])[0], vocab_size)
-    sents, labels = _read_lines(files[split])
+    try:
+        vocab = build_vocabulary(_read_lines(files["train"])[0], vocab_size)
+        sents, labels = _read_lines(files[split])
+    except CorpusFileError as err:
+        if not download:
+            raise
+        warnings.warn(f"{err}: downloading it again", stacklevel=2)
+        err.path.unlink(missing_ok=True)
+        files = corpus_files(name, data_dir(root), sources=sources, allow_unverified=allow_unverified)
+        vocab = build_vocabulary(_read_lines(files["train"])[0], vocab_size)
+        sents, labels = _read_lines(files[split])
     x = vocab.encode_batch(sents, max_len) if sents else torch.zeros(0, max_len, dtype=torch.long)
     y = None if labels is None else torch.from_numpy(np.asarray(labels, dtype=np.int64))
     meta = {"kind": "text", "name": name, "split": split, "shape": (max_len,), "binarize": None,

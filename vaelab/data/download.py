@@ -12,10 +12,11 @@ import http.client
 import os
 import socket
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from ..files import publish, temp_file
 
 _CHUNK = 1 << 20  # bytes per read: large enough to be fast, small enough to stream a 78 MB file
 _USER_AGENT = "vaelab (https://pypi.org/project/vaelab)"
@@ -67,9 +68,8 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str | None, *, timeout: flo
                             f"pass allow_unverified=True to accept it anyway")
     if dest.is_file() and (expected is None or sha256_file(dest) == expected):
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
     wanted = f"{dest.name} from {url}"
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    fd, tmp_name = temp_file(dest, suffix=".part")     # also sweeps what a killed download left behind
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -77,7 +77,7 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str | None, *, timeout: flo
         if expected is not None and actual != expected:
             raise DownloadError(f"SHA-256 mismatch for {url}: expected {expected}, got {actual} "
                                 f"({size} bytes); the file was discarded")
-        os.replace(tmp, dest)
+        publish(tmp_name, dest)
     finally:
         # Every failure path ends here with the temp file still present; success has already moved it.
         tmp.unlink(missing_ok=True)

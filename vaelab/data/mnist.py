@@ -20,13 +20,15 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import tempfile
+import warnings
+import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ..checks import check_choice
+from ..files import atomic_write_bytes
 from .download import DownloadError, OfflineError, fetch, offline_message
 
 SPLITS = ("train", "valid", "test")
@@ -92,7 +94,10 @@ def is_prepared(name: str, root: str | os.PathLike) -> bool:
 def load_arrays(name: str, split: str, root: str | os.PathLike, download: bool = True, *,
                 sources: dict | None = None) -> tuple[np.ndarray, np.ndarray | None, str]:
     """(x, y, source) for one split. x uint8: (n, 784) in {0,1} for binarized_mnist, (n, 28, 28) 0..255
-    otherwise; y int64 labels (n,) or None; source names the file read and where its data came from."""
+    otherwise; y int64 labels (n,) or None; source names the file read and where its data came from.
+
+    A prepared file that cannot be read back (corrupt, truncated) is prepared again with a warning; with
+    download=False it raises PreparedFileError (a ValueError) naming the file."""
     check_choice("name", name, NAMES)
     check_choice("split", split, SPLITS)
     root = Path(root)
@@ -105,25 +110,47 @@ def load_arrays(name: str, split: str, root: str | os.PathLike, download: bool =
             raise OfflineError(offline_message(f"{name} split={split!r}",
                                                f"{path} does not exist and download=False", path.name))
         prepare(name, root, sources=sources)
-    return (*_read_split(path, split, binary=name == "binarized_mnist"), f"{path} ({ORIGIN[name]})")
+    try:
+        arrays = _read_split(path, split, binary=name == "binarized_mnist")
+    except PreparedFileError as err:
+        if not download:
+            raise
+        warnings.warn(f"{err}; preparing it again", stacklevel=2)
+        prepare(name, root, sources=sources)   # written atomically over the bad file
+        arrays = _read_split(path, split, binary=name == "binarized_mnist")
+    return (*arrays, f"{path} ({ORIGIN[name]})")
+
+
+class PreparedFileError(ValueError):
+    """A prepared .npz that cannot be read back (corrupt, truncated, wrong arrays); the message names it."""
 
 
 def _read_split(path: Path, split: str, binary: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    with np.load(path) as data:
-        if binary or split == "test":
-            x = _get(data, path, f"x_{split}")
-            y = data[f"y_{split}"] if f"y_{split}" in data.files else None
-        else:
-            x, y = split_train(_get(data, path, "x_train"), _get(data, path, "y_train"), split)
+    try:
+        with np.load(path) as data:            # allow_pickle stays off: a prepared file holds plain arrays
+            if binary or split == "test":
+                x = _get(data, path, f"x_{split}")
+                y = data[f"y_{split}"] if f"y_{split}" in data.files else None
+            else:
+                x, y = split_train(_get(data, path, "x_train"), _get(data, path, "y_train"), split)
+    except PreparedFileError:
+        raise
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as err:
+        pickled = "pickle" in str(err)             # numpy's own text would suggest turning allow_pickle on: never that
+        reason = "it holds pickled Python objects, which vaelab never loads" if pickled else \
+            f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'corrupt'}"
+        raise PreparedFileError(f"prepared data file {path} is unreadable ({reason}); delete it and let vaelab "
+                                "prepare it again") from err
     if x.dtype != np.uint8:
-        raise ValueError(f"{path}: images must be uint8, found {x.dtype}; re-create the file with prepare()")
+        raise PreparedFileError(f"prepared data file {path} is unreadable (images must be uint8, found {x.dtype}); "
+                                "delete it and let vaelab prepare it again")
     return x, None if y is None else y.astype(np.int64)
 
 
 def _get(data, path: Path, key: str) -> np.ndarray:
     if key not in data.files:
-        raise ValueError(f"{path} has no array {key!r} (it has {', '.join(data.files)}); "
-                         f"delete it and let vaelab prepare it again")
+        raise PreparedFileError(f"prepared data file {path} is unreadable (it has no array {key!r}, only "
+                                f"{', '.join(data.files)}); delete it and let vaelab prepare it again")
     return data[key]
 
 
@@ -181,14 +208,8 @@ def _fetch_all(name: str, root, sources: dict | None, timeout: float) -> dict[st
 
 def _finish(name: str, root, arrays: dict[str, np.ndarray], raw: dict[str, Path], keep_raw: bool) -> Path:
     dest = prepared_path(name, root)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:  # a file object, so savez does not append '.npz' to the temp name
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp_name, dest)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
+    # a file object, so savez does not append '.npz' to the temp name
+    atomic_write_bytes(dest, lambda f: np.savez_compressed(f, **arrays))
     if not keep_raw:
         folder = next(iter(raw.values())).parent
         for path in raw.values():

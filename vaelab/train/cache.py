@@ -1,4 +1,10 @@
-"""load_or_train(): train once per config, then load from $VAELAB_CACHE in seconds."""
+"""load_or_train(): train once per config, then load from $VAELAB_CACHE in seconds.
+
+Only a complete training is cached under its config's key. Ctrl-C during training (History.interrupted) or a
+non-finite loss (NonFiniteLossError) caches nothing: the first re-raises KeyboardInterrupt, so a notebook cell
+stops; the second propagates. An entry that is unreadable, fails its content hash, or is marked interrupted is
+retrained with a warning.
+"""
 from __future__ import annotations
 
 import pickle
@@ -11,7 +17,9 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .experiment import TrainConfig, train
 from .loop import History
 
-CORRUPT = (RuntimeError, EOFError, ValueError, KeyError, pickle.UnpicklingError, zipfile.BadZipFile, OSError)
+# what a damaged cache file can raise on load (load_checkpoint turns most into CheckpointError, a ValueError)
+CORRUPT = (RuntimeError, EOFError, ValueError, KeyError, IndexError, pickle.UnpicklingError, zipfile.BadZipFile,
+           OSError)
 
 
 def cache_path(cfg: TrainConfig, root=None) -> Path:
@@ -19,22 +27,38 @@ def cache_path(cfg: TrainConfig, root=None) -> Path:
     return root / f"{cfg.dataset}-{cfg.model}-{cfg.objective}-{cfg.key()}" / "checkpoint.pt"
 
 
-def load_or_train(cfg: TrainConfig | dict, device=None, progress=None, root=None):
-    """(model, history) for `cfg`: from the cache when present and readable, else trained and cached.
+def _cached(path: Path, dev):
+    """(model, history) from the entry at `path`, or None (with a warning) when it cannot be served."""
+    try:
+        model, payload = load_checkpoint(path, device=dev)
+    except CORRUPT as err:
+        warnings.warn(f"cache entry {path} is unreadable ({type(err).__name__}: {err}); retraining it", stacklevel=3)
+        return None
+    if payload.get("interrupted"):
+        warnings.warn(f"cache entry {path} holds an interrupted training ({payload.get('stop_reason', 'Ctrl-C')}); "
+                      "retraining it", stacklevel=3)
+        return None
+    return model, History(payload["history"])
 
-    A corrupt or unreadable entry is rebuilt with a warning, never fatal.
+
+def load_or_train(cfg: TrainConfig | dict, device=None, progress=None, root=None):
+    """(model, history) for `cfg`: from the cache when present and intact, else trained and cached.
+
+    A corrupt, unreadable or interrupted entry is rebuilt with a warning, never fatal. Ctrl-C while training
+    caches nothing and raises KeyboardInterrupt (the message says how far it got); a NonFiniteLossError from
+    training propagates, also caching nothing.
     """
     if isinstance(cfg, dict):
         cfg = TrainConfig.from_dict(cfg)
     dev = pick_device(device)
     path = cache_path(cfg, root)
     if path.exists():
-        try:
-            model, payload = load_checkpoint(path, device=dev)
-            history = History(payload["history"])
-            return model, history
-        except CORRUPT as err:
-            warnings.warn(f"cache entry {path} is unreadable ({type(err).__name__}: {err}); retraining it", stacklevel=2)
+        cached = _cached(path, dev)
+        if cached is not None:
+            return cached
     model, history = train(cfg, device=dev, progress=progress)
+    if getattr(history, "interrupted", False):
+        raise KeyboardInterrupt(f"training of {path.parent.name} was interrupted after {len(history)} of "
+                                f"{cfg.epochs} epochs; nothing was cached (run it again to train it in full)")
     save_checkpoint(path, model, train_config=cfg.to_dict(), history=history)
     return model, history

@@ -27,11 +27,11 @@ from .objectives import as_objective
 
 class NonFiniteLossError(FloatingPointError):
     """Training hit a NaN/Inf loss or gradient norm. `.history` holds the finished epochs; `.step` is the first bad
-    step; the model keeps its last good weights (no update was applied from that step on)."""
+    step; `.model` is the model, which keeps its last good weights (no update was applied from that step on)."""
 
-    def __init__(self, message: str, history, step: int):
+    def __init__(self, message: str, history, step: int, model=None):
         super().__init__(message)
-        self.history, self.step = history, step
+        self.history, self.step, self.model = history, step, model
 
 
 class History(list):
@@ -72,10 +72,10 @@ class Guard:
         self.norms[j] = norm
         self.bad = torch.maximum(self.bad, (~torch.isfinite(norm)).float())
 
-    def check(self, epoch: int, first_step: int, steps: int, history, lr: float) -> None:
+    def check(self, epoch: int, first_step: int, steps: int, history, lr: float, model) -> None:
         """Raise NonFiniteLossError naming the first bad step of this epoch (the one host sync of the guard)."""
         if not self.bad:
-            self.last_loss = self.losses[steps - 1]
+            self.last_loss = self.losses[steps - 1].clone()   # a copy: start_epoch refills the buffer
             return
         loss_bad = ~torch.isfinite(self.losses[:steps])
         norm_bad = ~torch.isfinite(self.norms[:steps]) & ~loss_bad
@@ -86,7 +86,7 @@ class Guard:
         raise NonFiniteLossError(
             f"{what} at epoch {epoch}, step {first_step + first} (last finite loss: "
             f"{'none yet' if before is None else round(float(before), 4)}). The model keeps the weights from before "
-            f"that step. Try a smaller lr (now {lr}) or a KL warm-up.", history, first_step + first)
+            f"that step. Try a smaller lr (now {lr}) or a KL warm-up.", history, first_step + first, model)
 
 
 class Totals:
@@ -218,7 +218,7 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
                 opt.step()
                 totals.add(stats, kl_weight, xb.shape[0], dev)
                 step += 1
-            guard.check(epoch, first_step, j + 1, history, lr)
+            guard.check(epoch, first_step, j + 1, history, lr, model)
             row = {"epoch": epoch, **totals.row(n)}
             _extras(model, row, epoch, valid=valid, diagnostics=diagnostics, probe=probe, aggressive=aggressive,
                     on_epoch=on_epoch)

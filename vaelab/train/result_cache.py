@@ -11,14 +11,16 @@ The key is a SHA-256 of everything the result can depend on:
 - the source of the whole vaelab package and the torch version.
 So retraining a model, changing an argument or editing any vaelab code gives a new key, never a stale result.
 Only results made of tensors, numbers, strings, None and lists/tuples/dicts of these are cached: they are saved
-atomically and loaded with weights_only=True. A corrupt entry is recomputed with a warning. The function must be
-deterministic given its arguments (pass a seed): a cached call does not touch the global random state.
+atomically with a content hash and loaded with weights_only=True. A corrupt entry (unreadable, or failing its
+hash) is recomputed with a warning. The function must be deterministic given its arguments (pass a seed): a
+cached call does not touch the global random state.
 Delete $VAELAB_CACHE/results to clear the cache.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
+import pickle
 import warnings
 from pathlib import Path
 
@@ -107,16 +109,34 @@ def memo_path(fn, args: tuple, kwargs: dict, root=None) -> Path:
     return root / "results" / f"{name}-{memo_key(fn, args, kwargs)[:32]}.pt"
 
 
+def _digest(result) -> str:
+    h = hashlib.sha256()
+    _feed(h, result, "result")
+    return h.hexdigest()
+
+
+def _load(path: Path):
+    """The result stored at `path`; ValueError when it fails its content hash (a flipped byte torch.load misses)."""
+    stored = torch.load(path, weights_only=True)
+    if not isinstance(stored, dict) or stored.get("memo_format") != 1 or "result" not in stored:
+        raise ValueError("not a vaelab memo entry")
+    if _digest(stored["result"]) != stored.get("content_sha256"):
+        raise ValueError("its contents do not match the sha256 recorded when it was written (integrity check)")
+    return stored["result"]
+
+
 def memo(fn, /, *args, **kwargs):
     """fn(*args, **kwargs), computed once and then loaded from $VAELAB_CACHE/results (see the module doc)."""
     path = memo_path(fn, args, kwargs)
     if path.exists():
         try:
-            return torch.load(path, weights_only=True)
+            return _load(path)
         except CORRUPT as err:
-            warnings.warn(f"cached result {path} is unreadable ({type(err).__name__}: {err}); recomputing it",
-                          stacklevel=2)
+            reason = "it holds Python objects other than tensors and plain data" \
+                if isinstance(err, pickle.UnpicklingError) else f"{type(err).__name__}: {str(err).splitlines()[0]}"
+            warnings.warn(f"cached result {path} is unreadable ({reason}); recomputing it", stacklevel=2)
     result = fn(*args, **kwargs)
     _check_result(result)
-    atomic_write_bytes(path, lambda f: torch.save(result, f))
+    stored = {"memo_format": 1, "content_sha256": _digest(result), "result": result}
+    atomic_write_bytes(path, lambda f: torch.save(stored, f))
     return result

@@ -11,6 +11,10 @@ includes vaelab's version: a version bump alone must not unship it; tests/test_z
 and compares metrics, so a change to training that alters the weights is caught there). It is copied into the
 cache, so every later load_or_train of that config (sweep helpers included) finds it. A sha256 mismatch is
 corruption: a loud ZooWarning, and the entry is retrained into the cache.
+
+Each manifest entry is validated on reading (a malformed one is dropped with a ZooWarning), and `zoo build`
+records each entry by a read-modify-write under a file lock (manifest.json.lock), so concurrent builds keep
+every entry. An entry whose training is interrupted (Ctrl-C) is not built and not recorded.
 """
 from __future__ import annotations
 
@@ -26,8 +30,9 @@ from .._version import __version__
 from ..data import load_dataset, subset
 from ..data.download import sha256_file
 from ..metrics.evaluate import evaluate
-from ..runtime import cache_dir, is_quick, pick_device
+from ..runtime import cache_dir, dir_problem, is_quick, pick_device
 from ..train.cache import load_or_train, cache_path
+from ..files import file_lock
 from ..train.checkpoint import atomic_write_bytes, write_json
 from ..train.experiment import TrainConfig
 from .catalog import config, entry, members, shipped_names
@@ -57,18 +62,46 @@ def manifest_path(root=None) -> Path:
     return (Path(root) if root is not None else cache_dir()) / "zoo" / "manifest.json"
 
 
+RECORD_FIELDS = {"name": str, "mode": str, "config": dict, "sha256": str, "metrics": dict}
+
+
+def _record_problem(key, rec) -> str | None:
+    """Why a manifest entry cannot be used, or None: a dict with the RECORD_FIELDS of the right types."""
+    if not isinstance(key, str) or not isinstance(rec, dict):
+        return f"not a record but {type(rec).__name__}"
+    bad = [k for k, t in RECORD_FIELDS.items() if not isinstance(rec.get(k), t)]
+    return f"missing or malformed {bad}" if bad else None
+
+
 def read_manifest(path) -> dict:
-    """{'format', 'entries'}; a missing file is empty, an unreadable one is empty with a warning."""
+    """{'format', 'entries'}; a missing file is empty, an unreadable one is empty with a warning, and each malformed
+    entry is dropped with a ZooWarning (the others are kept)."""
     path = Path(path)
-    if path.exists():
-        try:
-            data = json.loads(path.read_text())
-            if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("entries"), dict):
-                return data
+    if not path.exists():
+        return {"format": FORMAT, "entries": {}}
+    try:
+        data = json.loads(path.read_text())
+        if not (isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("entries"), dict)):
             raise ValueError(f"not a zoo manifest (format {FORMAT})")
-        except (ValueError, OSError) as err:
-            warnings.warn(f"zoo manifest {path} is unreadable ({err}); starting a new one", ZooWarning, stacklevel=2)
-    return {"format": FORMAT, "entries": {}}
+    except (ValueError, OSError) as err:
+        warnings.warn(f"zoo manifest {path} is unreadable ({err}); starting a new one", ZooWarning, stacklevel=2)
+        return {"format": FORMAT, "entries": {}}
+    entries = {}
+    for key, rec in data["entries"].items():
+        problem = _record_problem(key, rec)
+        if problem:
+            warnings.warn(f"zoo manifest {path}: dropping entry {key!r} ({problem})", ZooWarning, stacklevel=2)
+        else:
+            entries[key] = rec
+    return {**data, "entries": entries}
+
+
+def record_entry(path, key: str, rec: dict) -> None:
+    """Set one entry of the manifest at `path`, read-modify-write under a file lock: concurrent builds keep all."""
+    with file_lock(path):
+        man = read_manifest(path)
+        man["entries"][key] = rec
+        write_json(path, man)
 
 
 def shipped_record(name: str, cfg: TrainConfig) -> dict | None:
@@ -184,30 +217,37 @@ def build(names=None, quick: bool | None = None, device=None, progress=None, shi
     todo = (shipped_names(q) if ship else members(quick=q)) if names is None else [entry(n).name for n in names]
     for n in todo:
         config(n, q)                                    # a missing mode fails before anything trains
+    problem = dir_problem(cache_dir())
+    if problem:
+        raise ValueError(f"cannot build the zoo into the cache folder {cache_dir()}: {problem}; set VAELAB_CACHE "
+                         "to a writable folder")
     dev = pick_device(device)
     mpath = manifest_path()
-    man = read_manifest(mpath)
     records = []
     for n in todo:
         cfg = config(n, q)
         shipped = False if ship else install_shipped(n, cfg)
         t0 = time.perf_counter()
-        if ship:
-            with tempfile.TemporaryDirectory() as fresh:
-                model, history = load_or_train(cfg, device=dev, progress=progress, root=fresh)
-                atomic_write_bytes(cache_path(cfg), lambda f: f.write(cache_path(cfg, fresh).read_bytes()))
-        else:
-            model, history = load_or_train(cfg, device=dev, progress=progress)
+        try:
+            if ship:
+                with tempfile.TemporaryDirectory() as fresh:
+                    model, history = load_or_train(cfg, device=dev, progress=progress, root=fresh)
+                    atomic_write_bytes(cache_path(cfg), lambda f: f.write(cache_path(cfg, fresh).read_bytes()))
+            else:
+                model, history = load_or_train(cfg, device=dev, progress=progress)
+        except KeyboardInterrupt:
+            if log:
+                log(f"{n:<34} interrupted: not built (nothing recorded for it)")
+            raise
         seconds = time.perf_counter() - t0
         path = cache_path(cfg)
         sha = sha256_file(path)
-        old = man["entries"].get(record_key(n, q)) or shipped_record(n, cfg) or {}
+        old = read_manifest(mpath)["entries"].get(record_key(n, q)) or shipped_record(n, cfg) or {}
         metrics = old["metrics"] if old.get("sha256") == sha else score(model, n, q)
         rec = {"name": n, "mode": "quick" if q else "full", "config": cfg.to_dict(), "key": cfg.key(),
                "sha256": sha, "bytes": path.stat().st_size, "metrics": metrics, "vaelab_version": __version__,
                "epochs_trained": len(history), "seconds": round(seconds, 2), "from_shipped": shipped}
-        man["entries"][record_key(n, q)] = {**rec, "checkpoint": str(path)}
-        write_json(mpath, man)                          # after each entry: an interrupted build keeps its work
+        record_entry(mpath, record_key(n, q), {**rec, "checkpoint": str(path)})   # each entry: Ctrl-C keeps work
         records.append({**rec, "path": str(path)})
         if log:
             log(f"{n:<34} {'shipped' if shipped else 'built':<8} {seconds:7.1f} s  elbo {metrics['elbo']:9.3f}")
