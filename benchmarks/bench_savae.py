@@ -1,5 +1,6 @@
-"""SA-VAE cost: time and peak memory of one training step relative to a VAE step, for K = 5, 10, 20 and the
-exact and finite-difference (fd) backward backends.
+"""SA-VAE and SRI cost: time and peak memory of one training step relative to a VAE step, for K = 5, 10, 20: the
+SA-VAE with its exact and finite-difference (fd) backward backends, and short-run inference ('sri', K Langevin
+steps and no encoder; notebook 07).
 
     python benchmarks/bench_savae.py [--steps 5 10 20] [--device cpu|cuda] [--batch 64] [--hidden 64]
         [--repeats 10] [--json savae_cost.json]
@@ -33,18 +34,19 @@ def main(argv=None) -> int:
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     args.threads = args.threads or torch.get_num_threads()
     torch.set_num_threads(args.threads)
-    configs = [("elbo", 0, "exact")] + [("savae", k, h) for k in args.steps for h in ("exact", "fd")]
+    configs = [("elbo", 0, "exact")] + [("savae", k, h) for k in args.steps for h in ("exact", "fd")] + \
+        [("sri", k, "exact") for k in args.steps]
     rows = step_costs(configs, batch=args.batch, hidden=args.hidden, repeats=args.repeats, device=args.device,
                       threads=args.threads)
     print("| objective | K | hvp | ms/step | × VAE time | peak MB | × VAE memory |\n|---|---|---|---|---|---|---|",
           file=sys.stderr)
     for r in rows:
         r.update(ms_per_step=1000 * r["seconds"], peak_mb=r["peak_kb"] / 1024)
-        if not r["K"]:
+        if not r["K"] or r["objective"] == "sri":
             r["hvp"] = ""
         print(f"| {r['objective']} | {r['K']} | {r['hvp']} | {r['ms_per_step']:.1f} | "
               f"{r['time_x_vae']:.1f} | {r['peak_mb']:.1f} | {r['memory_x_vae']:.1f} |", file=sys.stderr)
-    rec = record("savae_cost", "SA-VAE cost: one training step relative to a VAE step (LSTM VAE, synthetic_text)",
+    rec = record("savae_cost", "SA-VAE and SRI cost: one training step relative to a VAE step (LSTM VAE, synthetic_text)",
                  "VAE step (objective elbo)", args.device, vars(args),
                  ["objective", "K", "hvp", "ms_per_step", "time_x_vae", "peak_mb", "memory_x_vae"], rows,
                  [f"batch {args.batch}, LSTM hidden {args.hidden}, latent 8; median of {args.repeats} steps after 2 "

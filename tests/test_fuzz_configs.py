@@ -23,7 +23,8 @@ N_API, N_CLI, SEED = 260, 100, 17
 # ---------------------------------------------------------------------------------------------------------------
 # The oracle: one table of rules.
 # ---------------------------------------------------------------------------------------------------------------
-OBJECTIVES = ("elbo", "beta", "iwae", "infovae", "freebits", "aggressive", "svi", "vae+svi", "vae+svi+kl", "savae")
+OBJECTIVES = ("elbo", "beta", "iwae", "infovae", "freebits", "aggressive", "svi", "vae+svi", "vae+svi+kl", "savae",
+              "sri")
 SVI_OBJECTIVES = ("svi", "vae+svi", "vae+svi+kl", "savae")
 MODELS = ("mlp", "conv", "pixelcnn", "lstm")
 DATASETS = ("digits", "pinwheel", "ring", "moons", "synthetic_text")   # the offline ones (the fuzz never downloads)
@@ -82,13 +83,22 @@ RULES = {
     "layers": (_int(1), 3, ("model", ("pixelcnn",))),
     "conditioning": (_choice("spatial", "global"), "spatial", ("model", ("pixelcnn",))),
     "encoder_hidden": (lambda v: v is None or _widths(v), None, ("model", ("mlp",))),
+    "langevin_steps": (_int(1), 20, ("objective", ("sri",))),
+    "langevin_step_start": (_num(0, lo_open=True), 0.8, ("objective", ("sri",))),
+    "langevin_step_end": (_num(0, lo_open=True), 0.05, ("objective", ("sri",))),
+    "langevin_temperature": (_num(0), 0.2, ("objective", ("sri",))),
+    "prior": (_choice("gaussian", "ebm"), "gaussian", None),
+    "prior_hidden": (_widths, [200, 200], ("prior", ("ebm",))),
+    "prior_steps": (_int(1), 60, ("prior", ("ebm",))),
+    "prior_step_size": (_num(0, lo_open=True), 0.4, ("prior", ("ebm",))),
 }
 # joint rules: (the fields they read, is the combination wrong?, the fields an error may name)
 JOINT = [
     (("objective", "alpha", "lam"), lambda c: c["objective"] == "infovae" and c["alpha"] + c["lam"] - 1 < -1e-12,
      ("alpha", "lam")),
     (("model", "dataset"), lambda c: (c["model"] == "lstm") != (c["dataset"] in TEXT), ("model", "dataset")),
-    (("model", "dataset"), lambda c: c["model"] == "conv" and c["dataset"] not in IMAGES, ("model", "dataset")),
+    (("model", "dataset"), lambda c: c["model"] in ("conv", "pixelcnn") and c["dataset"] not in IMAGES,
+     ("model", "dataset")),
     (("binarize", "dataset"), lambda c: c["binarize"] is not None and c["dataset"] not in IMAGES,
      ("binarize", "dataset")),
     (("model", "binarize", "dataset"),   # PixelCNN's Bernoulli decoder needs binary images
@@ -100,6 +110,9 @@ JOINT = [
      lambda c: c["objective"] == "infovae" and (c["batch_size"] < 2 or (
          isinstance(c["train_size"], int) and (c["train_size"] % c["batch_size"] or c["batch_size"]) < 2)),
      ("batch_size",)),
+    (("prior", "objective"), lambda c: c["prior"] == "ebm" and c["objective"] != "sri", ("prior", "objective")),
+    (("objective", "kl_warmup", "kl_cycles"),            # short-run inference has no KL term to schedule
+     lambda c: c["objective"] == "sri" and (c["kl_warmup"] > 0 or c["kl_cycles"] > 0), ("kl_warmup", "kl_cycles")),
 ]
 
 
@@ -140,11 +153,15 @@ KIND = {"latent_dim": ("int", 1), "epochs": ("int", 1), "batch_size": ("int", 1)
         "svi_lr": ("num",), "svi_clip": ("num",), "lam": ("num",), "alpha": ("unit",), "word_dropout": ("unit",),
         "svi_momentum": ("unit",), "dataset": ("choice",), "model": ("choice",), "objective": ("choice",),
         "kernel": ("choice",), "hvp": ("choice",), "conditioning": ("choice",), "binarize": ("choice",),
-        "hidden": ("widths",), "encoder_hidden": ("widths",)}
+        "hidden": ("widths",), "encoder_hidden": ("widths",), "langevin_steps": ("int", 1),
+        "langevin_step_start": ("num",), "langevin_step_end": ("num",), "langevin_temperature": ("num",),
+        "prior": ("choice",), "prior_hidden": ("widths",), "prior_steps": ("int", 1), "prior_step_size": ("num",)}
 UNUSED_VALUES = {"beta": [4.0, 0.0], "iw_samples": [1, 50], "alpha": [1.0, 0.5], "lam": [1000.0, 2.0],
                  "kernel": ["rbf"], "free_bits": [0.5], "svi_steps": [-5, 3], "svi_lr": [0.1], "svi_momentum": [0.9],
                  "svi_clip": [None, 1.0], "hvp": ["fd"], "word_dropout": [0.3], "layers": [0, 2],
-                 "conditioning": ["global"], "encoder_hidden": [[8]]}
+                 "conditioning": ["global"], "encoder_hidden": [[8]], "langevin_steps": [5, 0],
+                 "langevin_step_start": [0.3], "langevin_step_end": [0.3], "langevin_temperature": [1.0],
+                 "prior_hidden": [[4]], "prior_steps": [5, 0], "prior_step_size": [0.1]}
 
 
 def valid_config(rng: random.Random) -> dict:
@@ -175,6 +192,13 @@ def valid_config(rng: random.Random) -> dict:
     if objective in SVI_OBJECTIVES:
         cfg.update(svi_steps=rng.randint(1, 3), svi_lr=rng.choice([0.1, 1.0]), svi_momentum=rng.choice([0.0, 0.5]),
                    svi_clip=rng.choice([None, 1.0, 5.0]), hvp=rng.choice(["exact", "fd"]))
+    if objective == "sri":
+        cfg.update(langevin_steps=rng.randint(1, 3), langevin_step_start=rng.choice([0.8, 0.3]),
+                   langevin_step_end=rng.choice([0.05, 0.3]), langevin_temperature=rng.choice([0.0, 0.2, 1.0]),
+                   kl_warmup=0.0, kl_cycles=0)
+        if rng.random() < 0.5:
+            cfg.update(prior="ebm", prior_hidden=[rng.randint(2, 8)], prior_steps=rng.randint(1, 3),
+                       prior_step_size=rng.choice([0.1, 0.4]))
     if model == "lstm":
         cfg["word_dropout"] = rng.choice([0.0, 0.25, 0.5])
     if model == "pixelcnn":
@@ -281,11 +305,12 @@ def test_random_train_configs_train_or_name_what_is_wrong():
 # The CLI: the same configurations as argv; argparse converts strings, so the oracle sees converted values.
 # ---------------------------------------------------------------------------------------------------------------
 INT_FLAGS = {"latent_dim", "epochs", "batch_size", "seed", "iw_samples", "kl_cycles", "layers", "svi_steps",
-             "train_size"}
+             "train_size", "langevin_steps", "prior_steps"}
 FLOAT_FLAGS = {"lr", "beta", "kl_warmup", "alpha", "lam", "free_bits", "word_dropout", "svi_lr", "svi_momentum",
-               "svi_clip"}
+               "svi_clip", "langevin_step_start", "langevin_step_end", "langevin_temperature", "prior_step_size"}
 CHOICE_FLAGS = {"dataset": ALL_DATASETS, "model": MODELS, "objective": OBJECTIVES, "kernel": ("imq", "rbf"),
-                "conditioning": ("spatial", "global"), "hvp": ("exact", "fd"), "binarize": ("static", "dynamic")}
+                "conditioning": ("spatial", "global"), "hvp": ("exact", "fd"), "binarize": ("static", "dynamic"),
+                "prior": ("gaussian", "ebm")}
 
 
 def _convert(field, text):
@@ -308,13 +333,13 @@ def as_argv(cfg: dict, out) -> tuple:
     for field, value in cfg.items():
         if field == "encoder_hidden" or value is None and field != "svi_clip" or field == "diagnostics":
             continue
-        if field == "hidden":
+        if field in ("hidden", "prior_hidden"):
             widths = value if isinstance(value, (list, tuple)) else [value]
-            argv += ["--hidden", *map(str, widths)]
+            argv += [flag(field), *map(str, widths)]
             try:
-                seen["hidden"] = [int(str(w)) for w in widths]
+                seen[field] = [int(str(w)) for w in widths]
             except ValueError:
-                refused.append("hidden")
+                refused.append(field)
             continue
         text = "0" if field == "svi_clip" and value is None else str(value)   # --svi-clip 0: no clipping
         argv.append(f"{flag(field)}={text}")

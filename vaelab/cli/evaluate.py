@@ -13,6 +13,9 @@ def add_parser(sub) -> None:
     e.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16"],
                    help="arithmetic of the -log p(x) estimate: bf16 autocast is 2-3x faster on recent CPUs and GPUs "
                         "and moves it by < 0.05 nats (benchmarks/bench_iwnll.py)")
+    e.add_argument("--chains", type=int, default=8,
+                   help="--objective sri / --prior ebm runs: MALA chains per example that fit the IS proposal")
+    e.add_argument("--chain-steps", type=int, default=200, help="steps of those chains")
     e.add_argument("--json", action="store_true",
                    help="one JSON object: elbo, iw_nll (positive nats), rec, kl, mi, active_units, n, ...; "
                         "an SA-VAE run adds elbo_refined (the ELBO after its SVI steps), elbo_refined_gain, svi_steps")
@@ -24,8 +27,18 @@ def run(args) -> int:
     from ..metrics import evaluate
     from ._run import check_counts, load_run, print_report
 
-    check_counts(args, iw_samples=1, batch_size=1, points=1)
+    check_counts(args, iw_samples=1, batch_size=1, points=1, chains=2, chain_steps=1)
     model, cfg, ds = load_run(args, "eval")
+    if cfg.get("objective") == "sri" or model.prior is not None:
+        # no encoder was trained: -log p(x) from a proposal fitted to Langevin chains (vaelab.metrics.encoder_free)
+        from ..metrics.encoder_free import encoder_free_report
+        from ..metrics.evaluate import eval_inputs
+        result = encoder_free_report(model, eval_inputs(ds).to(model.device), iw_samples=args.iw_samples,
+                                     chains=args.chains, steps=args.chain_steps)
+        result.pop("posterior_means")
+        result.update(split=args.split, dataset=cfg["dataset"])
+        print_report(result, args.json)
+        return 0
     result = evaluate(model, ds, iw_samples=args.iw_samples, batch_size=args.batch_size,
                       precision=args.precision)
     if cfg.get("objective") in SAVAE_MODES:

@@ -51,6 +51,18 @@ def add_parser(sub) -> None:
     t.add_argument("--svi-clip", type=float, default=5.0, help="per-example gradient-norm clip of SVI steps (0: off)")
     t.add_argument("--hvp", default="exact", choices=["exact", "fd"], help="--objective savae backward: exact (autograd) or fd (finite "
                    "differences, Algorithm 1)")
+    t.add_argument("--langevin-steps", type=int, default=20,
+                   help="--objective sri: short-run Langevin steps per example (Pang et al. 2021)")
+    t.add_argument("--langevin-step-start", type=float, default=0.8, help="--objective sri: first step size")
+    t.add_argument("--langevin-step-end", type=float, default=0.05,
+                   help="--objective sri: last step size (linear in between)")
+    t.add_argument("--langevin-temperature", type=float, default=0.2,
+                   help="--objective sri: T multiplying the chain's noise (1: the exact posterior's chain)")
+    t.add_argument("--prior", choices=["gaussian", "ebm"], default="gaussian",
+                   help="N(0, I), or a latent EBM prior (Pang et al. 2020; with --objective sri)")
+    t.add_argument("--prior-hidden", type=int, nargs="+", default=[200, 200], help="--prior ebm: widths of f_a")
+    t.add_argument("--prior-steps", type=int, default=60, help="--prior ebm: Langevin steps of its sampler")
+    t.add_argument("--prior-step-size", type=float, default=0.4, help="--prior ebm: step size of its sampler")
     t.add_argument("--binarize", choices=["static", "dynamic"], default=None)
     t.add_argument("--train-size", type=int, default=None, help="train on a seeded subset of this many examples")
     t.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
@@ -73,7 +85,10 @@ def run(args) -> int:
                       free_bits=args.free_bits, kl_cycles=args.kl_cycles, word_dropout=args.word_dropout,
                       layers=args.layers, conditioning=args.conditioning, diagnostics=args.diagnostics,
                       svi_steps=args.svi_steps, svi_lr=args.svi_lr, svi_momentum=args.svi_momentum,
-                      svi_clip=args.svi_clip or None, hvp=args.hvp)
+                      svi_clip=args.svi_clip or None, hvp=args.hvp, langevin_steps=args.langevin_steps,
+                      langevin_step_start=args.langevin_step_start, langevin_step_end=args.langevin_step_end,
+                      langevin_temperature=args.langevin_temperature, prior=args.prior, prior_hidden=args.prior_hidden,
+                      prior_steps=args.prior_steps, prior_step_size=args.prior_step_size)
     if args.quick:
         cfg.train_size = min(cfg.train_size or QUICK_TRAIN_SIZE, QUICK_TRAIN_SIZE)
         cfg.epochs = min(cfg.epochs, QUICK_MAX_EPOCHS)

@@ -5,10 +5,13 @@ from .ais import ais_log_px, beta_schedule
 from .families import DefensiveMixture, FullGaussian, defensive_proposal, elbo_with_noise, rows_of
 from .fullcov import refine_fullcov
 from .grid import posterior_grid
+from .langevin import (SRI_STEP_SIZES, SRI_TEMPERATURE, LangevinResult, gaussian_langevin_law, langevin, log_joint,
+                       posterior_langevin, prior_langevin, step_sizes)
 from .savae import HVP_BACKENDS, refine_lambda
 from .savae_modes import SAVAE_MODES, make_savae_objective, savae_loss
 from .svi import OPTIMIZERS, SVIResult, optimize_per_example, refine
 
 __all__ = ["ais_log_px", "beta_schedule", "DefensiveMixture", "defensive_proposal", "FullGaussian", "elbo_with_noise", "rows_of", "refine_fullcov",
-           "posterior_grid", "OPTIMIZERS", "SVIResult", "optimize_per_example", "refine",
+           "posterior_grid", "SRI_STEP_SIZES", "SRI_TEMPERATURE", "LangevinResult", "gaussian_langevin_law", "langevin",
+           "log_joint", "posterior_langevin", "prior_langevin", "step_sizes", "OPTIMIZERS", "SVIResult", "optimize_per_example", "refine",
            "HVP_BACKENDS", "refine_lambda", "SAVAE_MODES", "make_savae_objective", "savae_loss"]

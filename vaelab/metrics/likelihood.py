@@ -37,7 +37,8 @@ def mean_se(t: torch.Tensor) -> tuple[float, float]:
 
 @torch.inference_mode()
 def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int | None = None, seed: int = 0,
-              generator: torch.Generator | None = None, proposal=None, precision: str = "fp32") -> torch.Tensor:
+              generator: torch.Generator | None = None, proposal=None, precision: str = "fp32",
+              log_prior=None) -> torch.Tensor:
     """log p(x) ~ L_K = logsumexp_k log w_k - log K with z_k ~ q(z|x), per example: (N,) nats.
 
     proposal: None (the encoder's q(z|x)) or a batched proposal with N rows and rsample(n, generator) and
@@ -53,6 +54,9 @@ def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int 
     CHUNK_ELEMENTS[device] decoder outputs); the chunks are combined exactly with a running logsumexp,
     so the value does not depend on the chunking beyond Monte Carlo noise.
 
+    log_prior: None (the N(0, I) prior) or a callable z (M, d) -> (M,) log prior density, e.g. an EBM prior's
+    unnormalised log density (vaelab.metrics.encoder_free subtracts its log Z); needs an explicit `proposal`.
+
     precision: 'fp32' (default), 'tf32' or 'bf16' (autocast): faster where the hardware supports it; the
     -log p(x) of the zoo models moves by < 0.05 nats (tests/test_iw_agreement.py, benchmarks/bench_iwnll.py).
     """
@@ -61,16 +65,18 @@ def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int 
     check_int("batch_size", batch_size, 1)
     if chunk is not None:
         check_int("chunk", chunk, 1)
+    if log_prior is not None and proposal is None:
+        raise ValueError("log_prior needs an explicit proposal: the encoder's q(z|x) was trained for the N(0, I) prior")
     if generator is None:
         generator = torch.Generator(device=x.device).manual_seed(check_int("seed", seed, 0))
     out = []
     with arithmetic(precision, x.device):
         for start in range(0, x.shape[0], batch_size):
-            out.append(_iw_batch(model, x, start, batch_size, k, chunk, proposal, generator))
+            out.append(_iw_batch(model, x, start, batch_size, k, chunk, proposal, generator, log_prior))
     return torch.cat(out)
 
 
-def _iw_batch(model, x, start, batch_size, k, chunk, proposal, generator) -> torch.Tensor:
+def _iw_batch(model, x, start, batch_size, k, chunk, proposal, generator, log_prior=None) -> torch.Tensor:
     xb = x[start:start + batch_size]
     step = chunk or samples_per_chunk(model, xb, k)
     parts = []
@@ -80,7 +86,9 @@ def _iw_batch(model, x, start, batch_size, k, chunk, proposal, generator) -> tor
         else:
             q = rows_of(proposal, slice(start, start + batch_size))
             z = q.rsample(min(step, k - done), generator=generator)
-            log_w = model.decode(z).log_prob(xb) + standard_normal_log_prob(z) - q.log_prob(z)
+            prior = standard_normal_log_prob(z) if log_prior is None else \
+                log_prior(z.reshape(-1, z.shape[-1])).view(z.shape[:-1])
+            log_w = model.decode(z).log_prob(xb) + prior - q.log_prob(z)
         parts.append(torch.logsumexp(log_w.to(torch.promote_types(log_w.dtype, torch.float32)), 0))  # bf16 -> fp32
     return torch.logsumexp(torch.stack(parts), 0) - math.log(k)
 

@@ -17,8 +17,12 @@ LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")
 LIKELIHOOD_OF_KIND = {"binary": "bernoulli", "gray": "cbernoulli", "real": "gaussian"}
 
 
+PRIORS = ("gaussian", "ebm")
+
+
 class VAE(nn.Module):
-    """encode(x) -> q(z|x); decode(z) -> p(x|z) with log_prob(x) summed per example; prior N(0, I)."""
+    """encode(x) -> q(z|x); decode(z) -> p(x|z) with log_prob(x) summed per example; prior N(0, I), or a latent
+    EBM prior p_a(z) ∝ exp(f_a(z)) N(z; 0, I) in `self.prior` (an EBMPrior; None for N(0, I))."""
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, latent_dim: int, data_shape: tuple,
                  likelihood: str = "bernoulli", config: dict | None = None):
@@ -27,6 +31,7 @@ class VAE(nn.Module):
         self.encoder, self.decoder = encoder, decoder
         self.latent_dim, self.data_shape, self.likelihood = latent_dim, tuple(data_shape), likelihood
         self.config = dict(config or {})
+        self.prior = None                  # build_model sets an EBMPrior here for prior='ebm'
         if likelihood == "gaussian":
             # One learned log-variance per data dimension, shared by all z.
             self.obs_logvar = nn.Parameter(torch.zeros(self.data_shape))
@@ -56,6 +61,9 @@ class VAE(nn.Module):
     def sample(self, n: int, mean: bool = True) -> torch.Tensor:
         """n draws z ~ p(z), decoded: the mean of p(x|z) (mean=True) or a sample of it. (n, *data_shape)."""
         check_int("n", n, 1)
+        if self.prior is not None:
+            raise ValueError("this model has a latent EBM prior: sample z with vaelab.inference.prior_langevin("
+                             "model.prior, n) and decode it (model.decode(z).mean)")
         p = self.decode(torch.randn(n, self.latent_dim, device=self.device))
         return p.mean if mean else p.sample()
 
@@ -67,17 +75,21 @@ class VAE(nn.Module):
 
 def build_model(name: str, data_shape, latent_dim: int, hidden=(200, 200), likelihood: str = "bernoulli",
                 channels: int = 32, *, layers: int = 3, vocab_size: int | None = None, word_dropout: float = 0.0,
-                embed_dim: int = 64, conditioning: str = "spatial", encoder_hidden=None) -> VAE:
+                embed_dim: int = 64, conditioning: str = "spatial", encoder_hidden=None, prior: str = "gaussian",
+                prior_hidden=(200, 200), prior_steps: int = 60, prior_step_size: float = 0.4) -> VAE:
     """name: 'mlp', 'conv', 'pixelcnn' or 'lstm'. hidden: MLP widths (the conv model uses hidden[0] for its
     dense layer). Autoregressive decoders (vaelab.models.pixelcnn, vaelab.models.text):
     'pixelcnn': binary images (1, H, W); MLP encoder with `hidden`, masked-conv decoder with `channels`
     and `layers` (the decoder-strength knob); conditioning 'spatial' or 'global' (how z enters). 'lstm': token ids (T,); needs vocab_size; LSTM encoder and
     decoder of width hidden[0] with embed_dim-wide embeddings and word_dropout in [0, 1].
     encoder_hidden ('mlp' only): the encoder's widths when they should differ from the decoder's `hidden`
-    (e.g. to vary the amortization network alone, as Cremer et al. 2018 do)."""
+    (e.g. to vary the amortization network alone, as Cremer et al. 2018 do).
+    prior: 'gaussian' (N(0, I)) or 'ebm' (Pang et al. 2020: an MLP f_a of widths prior_hidden, sampled by
+    prior_steps short-run Langevin steps of size prior_step_size; see vaelab.models.ebm_prior)."""
     check_choice("model", name, MODELS)
     check_choice("likelihood", likelihood, LIKELIHOODS)
     check_int("latent_dim", latent_dim, 1)
+    check_choice("prior", prior, PRIORS)
     hidden = tuple(int(h) for h in hidden)
     for h in hidden:
         check_int("hidden width", h, 1)
@@ -110,7 +122,17 @@ def build_model(name: str, data_shape, latent_dim: int, hidden=(200, 200), likel
         width = hidden[0] if hidden else 256
         enc = ConvEncoder(data_shape, latent_dim, channels, width)
         dec = ConvDecoder(data_shape, latent_dim, channels, width)
-    return VAE(enc, dec, latent_dim, data_shape, likelihood, config)
+    if prior == "gaussian":
+        return VAE(enc, dec, latent_dim, data_shape, likelihood, config)
+    from .ebm_prior import EBMPrior
+
+    ebm = EBMPrior(latent_dim, tuple(prior_hidden))
+    ebm.steps, ebm.step_size = check_int("prior_steps", prior_steps, 1), float(prior_step_size)   # its sampler
+    config.update(prior="ebm", prior_hidden=list(prior_hidden), prior_steps=prior_steps,
+                  prior_step_size=float(prior_step_size))
+    model = VAE(enc, dec, latent_dim, data_shape, likelihood, config)
+    model.prior = ebm
+    return model
 
 
 def check_model_data(model: str, kind: str | None) -> None:

@@ -1,5 +1,5 @@
-"""The cost of one training step of an objective: time and peak memory, relative to the VAE (notebook 05,
-benchmarks/bench_savae.py).
+"""The cost of one training step of an objective: time and peak memory, relative to the VAE (notebooks 05 and 07,
+benchmarks/bench_savae.py). K is the number of SVI steps of an SA-VAE mode, or of Langevin steps for 'sri'.
 
 One step = the objective's forward, loss.backward() and an Adam update, on an LSTM VAE and a batch of
 synthetic_text sentences. Time: the median over `repeats` steps after 2 warm-up steps.
@@ -65,8 +65,13 @@ def measure_step(objective: str, svi_steps: int = 0, hvp: str = "exact", *, batc
     x = ds.x[:batch].to(dev)
     model = build_model("lstm", ds.meta["shape"], 8, [hidden], vocab_size=ds.meta["vocab_size"]).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    svi = {"svi_steps": svi_steps, "svi_lr": 1.0, "svi_momentum": 0.5, "svi_clip": 5.0, "hvp": hvp}
-    loss_fn = build_objective(objective, **(svi if "svi_steps" in objective_params(objective) else {}))
+    own = objective_params(objective)
+    if "svi_steps" in own:                           # K: SVI steps of the SA-VAE modes
+        loss_fn = build_objective(objective, svi_steps=svi_steps, svi_lr=1.0, svi_momentum=0.5, svi_clip=5.0, hvp=hvp)
+    elif "langevin_steps" in own:                    # K: short-run Langevin steps of 'sri' (Pang et al. 2021)
+        loss_fn = build_objective(objective, langevin_steps=svi_steps)
+    else:
+        loss_fn = build_objective(objective)
 
     def step():
         loss, _ = loss_fn(model, x, kl_weight=1.0)

@@ -8,18 +8,24 @@ from dataclasses import asdict, dataclass, field, fields
 from .._version import __version__
 from ..checks import check_choice, check_float, check_int
 from ..data import dataset_names, load_dataset, subset
-from ..data.registry import BINARIZE, TEXT_DOWNLOADED
-from ..models.vae import MODELS, TEXT_MODELS, build_model, check_model_data, likelihood_for
+from ..data.registry import BINARIZE, DOWNLOADED, TEXT_DOWNLOADED
+from ..models.vae import MODELS, PRIORS, TEXT_MODELS, build_model, check_model_data, likelihood_for
 from ..objectives.objective import Objective
 from ..runtime import pick_device, seed_everything
 from .loop import fit
 from .objectives import KINDS, OBJECTIVES, PARAM_DEFAULTS, build_objective, objective_params
 
 TEXT_DATASETS = ("synthetic_text",) + TEXT_DOWNLOADED
+IMAGE_DATASETS = ("digits",) + DOWNLOADED
+IMAGE_MODELS = ("conv", "pixelcnn")     # convolutional: they need (C, H, W) images
 CONDITIONING = ("spatial", "global")
 # each objective parameter's check (range and type), and who uses it, for TrainConfig.validate
 PARAM_CHECKS = {k: p.check for kind in KINDS.values() for k, p in kind.params.items()}
 USED_BY = {k: "objective " + " / ".join(repr(n) for n, kind in KINDS.items() if k in kind.params) for k in PARAM_CHECKS}
+LATER_FIELDS = {"langevin_steps": 20, "langevin_step_start": 0.8, "langevin_step_end": 0.05,
+                "langevin_temperature": 0.2, "prior": "gaussian", "prior_hidden": [200, 200], "prior_steps": 60,
+                "prior_step_size": 0.4}
+PRIOR_FIELDS = {"prior_hidden": [200, 200], "prior_steps": 60, "prior_step_size": 0.4}   # used by prior 'ebm' only
 # model fields: the models that use them and their default
 MODEL_FIELDS = {"word_dropout": (("lstm",), 0.0), "layers": (("pixelcnn",), 3),
                 "conditioning": (("pixelcnn",), "spatial"), "encoder_hidden": (("mlp",), None)}
@@ -33,6 +39,9 @@ def _normalised(d: dict, keep: set) -> dict:
             d[name] = default
     for name, (models, default) in MODEL_FIELDS.items():
         if name in d and d.get("model", "mlp") not in models and name not in keep:
+            d[name] = default
+    for name, default in PRIOR_FIELDS.items():
+        if name in d and d.get("prior", "gaussian") != "ebm" and name not in keep:
             d[name] = default
     return d
 
@@ -81,6 +90,14 @@ class TrainConfig:
     svi_clip: float | None = 5.0    # per-example gradient-norm clip of each SVI step (None: off)
     hvp: str = "exact"              # savae backward through the steps: 'exact' (autograd) or 'fd' (Algorithm 1)
     encoder_hidden: list | None = None  # model 'mlp': encoder widths when they differ from `hidden` (gap lab)
+    langevin_steps: int = 20        # objective 'sri' (Pang et al. 2021): short-run Langevin steps per example
+    langevin_step_start: float = 0.8  # objective 'sri': first step size, falling linearly to langevin_step_end
+    langevin_step_end: float = 0.05   # objective 'sri': last step size
+    langevin_temperature: float = 0.2  # objective 'sri': T multiplying the chain's noise (1: exact posterior)
+    prior: str = "gaussian"         # 'gaussian' N(0, I), or 'ebm': a latent EBM prior (Pang et al. 2020; with 'sri')
+    prior_hidden: list = field(default_factory=lambda: [200, 200])  # prior 'ebm': widths of the MLP f_a
+    prior_steps: int = 60           # prior 'ebm': short-run Langevin steps of its sampler
+    prior_step_size: float = 0.4    # prior 'ebm': step size of its sampler
 
     def __post_init__(self):
         self.validate()
@@ -123,12 +140,29 @@ class TrainConfig:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not used by model={self.model!r} (model "
                                  f"{' or '.join(map(repr, models))} uses it); leave it at its default {default!r} "
                                  "(cfg.variant(model=...) resets what the new model does not use)")
+        check_choice("prior", self.prior, PRIORS)
+        self.prior_hidden = _widths("prior_hidden", self.prior_hidden)
+        check_int("prior_steps", self.prior_steps, 1)
+        check_float("prior_step_size", self.prior_step_size, 0.0, strict=True)
+        for name, default in PRIOR_FIELDS.items():
+            if self.prior != "ebm" and getattr(self, name) != default:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not used by prior={self.prior!r} (prior 'ebm' "
+                                 f"uses it); leave it at its default {default!r}")
+        if self.prior == "ebm" and self.objective != "sri":
+            raise ValueError(f"prior='ebm' trains with objective='sri' (Pang et al. 2020 learn the EBM prior from "
+                             f"short-run posterior samples), got objective={self.objective!r}")
+        if self.objective == "sri" and (self.kl_warmup or self.kl_cycles):
+            raise ValueError(f"kl_warmup={self.kl_warmup!r}, kl_cycles={self.kl_cycles!r}: objective='sri' has no KL "
+                             "term to schedule; leave both at 0")
         text = self.dataset in TEXT_DATASETS
         if (self.model in TEXT_MODELS) != text:
             wants = "a text dataset, e.g. 'synthetic_text'" if self.model in TEXT_MODELS else \
                 f"image or point data (text goes with model {', '.join(map(repr, TEXT_MODELS))})"
             raise ValueError(f"model={self.model!r} cannot train on dataset={self.dataset!r} "
                              f"({'text' if text else 'not text'}): it needs {wants}")
+        if self.model in IMAGE_MODELS and self.dataset not in IMAGE_DATASETS:
+            raise ValueError(f"model={self.model!r} needs image data (one of {', '.join(map(repr, IMAGE_DATASETS))}), "
+                             f"got dataset={self.dataset!r}")
         if text and self.binarize is not None:
             raise ValueError(f"binarize={self.binarize!r} needs image data; dataset {self.dataset!r} is text")
         objective = self.objective_value()           # the objective's own joint rules (InfoVAE: alpha+lam-1 >= 0)
@@ -171,12 +205,22 @@ class TrainConfig:
         if d["objective"] not in ("svi", "vae+svi", "vae+svi+kl", "savae"):   # keep older cache entries valid
             for k in ("svi_steps", "svi_lr", "svi_momentum", "svi_clip", "hvp"):
                 d.pop(k)
+        for k in LATER_FIELDS:            # fields added in 0.2.1: at their defaults they leave older keys unchanged
+            if d[k] == LATER_FIELDS[k]:
+                d.pop(k)
         blob = json.dumps({"config": d, "version": __version__}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def model_options(cfg: TrainConfig, ds) -> dict:
-    """The build_model keywords of the autoregressive models (posterior-collapse lab); {} for the others."""
+    """The build_model keywords of the chosen model and prior beyond name, shape, latent size and widths."""
+    if cfg.prior == "ebm":
+        return {**_model_options(cfg, ds), "prior": "ebm", "prior_hidden": cfg.prior_hidden,
+                "prior_steps": cfg.prior_steps, "prior_step_size": cfg.prior_step_size}
+    return _model_options(cfg, ds)
+
+
+def _model_options(cfg: TrainConfig, ds) -> dict:
     if cfg.model == "lstm":
         return {"vocab_size": ds.meta["vocab_size"], "word_dropout": cfg.word_dropout}
     if cfg.model == "pixelcnn":

@@ -226,7 +226,7 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
             history.append(row)
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{row['loss']:.2f}", kl=f"{row['kl']:.2f}")
+                bar.set_postfix(loss=f"{row['loss']:.2f}", kl=f"{row.get('kl', float('nan')):.2f}")
     except KeyboardInterrupt:
         history.interrupted = True
     finally:

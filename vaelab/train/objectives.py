@@ -1,6 +1,6 @@
 """Every objective fit() and the CLI accept, as one table of ObjectiveKinds: the plain ones of
-vaelab.objectives and the SA-VAE modes of vaelab.inference.savae_modes (which run a refinement, so they sit in
-the inference layer).
+vaelab.objectives, the SA-VAE modes of vaelab.inference.savae_modes and short-run inference of
+vaelab.inference.sri (which run a refinement or a sampler, so they sit in the inference layer).
 
     build_objective("savae", svi_steps=10, hvp="fd")    # an Objective: name, validated params, callable loss
 """
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from ..checks import check_choice
 from ..inference.savae_modes import KINDS as SAVAE_KINDS
+from ..inference.sri import KIND as SRI_KIND
 from ..objectives.objective import Objective
 from ..objectives.registry import KINDS as PLAIN_KINDS
 
-KINDS = {**PLAIN_KINDS, **SAVAE_KINDS}
+KINDS = {**PLAIN_KINDS, **SAVAE_KINDS, SRI_KIND.name: SRI_KIND}
 OBJECTIVES = tuple(KINDS)
 # every objective parameter any kind has, with its default: the TrainConfig fields that belong to objectives
 PARAM_DEFAULTS = {k: p.default for kind in KINDS.values() for k, p in kind.params.items()}
