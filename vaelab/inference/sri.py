@@ -2,8 +2,13 @@
 
 For each x, start at z_0 ~ N(0, I) and run K Langevin steps on log p(x, z) (vaelab.inference.langevin):
     z <- z + ½ s_i² ∇_z log p(x, z) + T s_i ε,   with s_i falling linearly from step_start to step_end.
-The decoder then learns on -log p(x | z_K) with z_K held fixed (no gradient through the chain). The official code
-(bpucla/sri_text, train_sri.py) uses about 20 steps, sizes from 0.8 down to 0.05 and T = 0.2: the defaults here.
+The decoder then learns on -log p(x | z_K) with z_K held fixed (no gradient through the chain).
+Defaults: 20 steps, sizes falling linearly from 0.8 to 0.05, T = 0.2. The official code (bpucla/sri_text,
+train_sri.py) uses the same end points and T but a fixed list, vaelab.inference.langevin.SRI_STEP_SIZES
+(0.8, 0.7, 0.6, 0.5, 0.2, 0.2, 0.1, 0.1, then 0.05 for 12 steps), and weights the prior term of the drift by a
+warm-up β; a linear ramp lets K vary. With T = 0.2 the chain targets p(z|x)^25, not the posterior: closer to noisy
+optimisation than to sampling (T = 1 samples the posterior). And a step s is stable only where the posterior's
+standard deviation exceeds about s/2: the first steps of size 0.8 overshoot narrow posteriors.
 
 With a latent EBM prior (model.prior, an EBMPrior; Pang, Han, Nijkamp, Zhu & Wu, NeurIPS 2020) the posterior chain
 runs on log p_a(z) + log p(x|z), and the same loss also trains the prior: f_a(z_prior).mean() - f_a(z_K).mean(),
