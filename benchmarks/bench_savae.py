@@ -46,7 +46,7 @@ def main(argv=None) -> int:
             r["hvp"] = ""
         print(f"| {r['objective']} | {r['K']} | {r['hvp']} | {r['ms_per_step']:.1f} | "
               f"{r['time_x_vae']:.1f} | {r['peak_mb']:.1f} | {r['memory_x_vae']:.1f} |", file=sys.stderr)
-    rec = record("savae_cost", "SA-VAE and SRI cost: one training step relative to a VAE step (LSTM VAE, synthetic_text)",
+    rec = record("savae_cost", "SA-VAE cost, and SRI's: one training step relative to a VAE step (LSTM VAE, synthetic_text)",
                  "VAE step (objective elbo)", args.device, vars(args),
                  ["objective", "K", "hvp", "ms_per_step", "time_x_vae", "peak_mb", "memory_x_vae"], rows,
                  [f"batch {args.batch}, LSTM hidden {args.hidden}, latent 8; median of {args.repeats} steps after 2 "

@@ -79,3 +79,15 @@ def vaelab_cli(*args):
     """`python -m vaelab ARGS` in a subprocess (one torch thread, no progress bars): a CompletedProcess."""
     env = {**os.environ, "VAELAB_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "vaelab", *args], capture_output=True, text=True, env=env)
+
+
+def count_host_reads(monkeypatch) -> dict:
+    """Count every read of a tensor's value by the host (bool, float, int, item, tolist, numpy): the returned
+    dict's "n" (reset it to 0 before the code under test). On a GPU each such read waits for the device."""
+    reads = {"n": 0}
+    for name in ("__bool__", "__float__", "__int__", "item", "tolist", "numpy"):
+        def counted(self, *a, _original=getattr(torch.Tensor, name), **k):
+            reads["n"] += 1
+            return _original(self, *a, **k)
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    return reads

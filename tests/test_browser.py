@@ -58,6 +58,7 @@ def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
     root = tmp / "notebooks"
     shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    _write_error_probe(root / ERROR_PROBE)
     notes = tmp / "settings" / "@jupyterlab" / "apputils-extension"
     notes.mkdir(parents=True)
     (notes / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
@@ -95,16 +96,23 @@ def lab(tmp_path_factory):
         log.close()
 
 
+# An error output. JupyterLab 4 renders a traceback as application/vnd.jupyter.stderr, like a warning (older versions
+# used application/vnd.jupyter.error): tell them apart by IPython's traceback header.
+IS_ERROR_JS = ("o => (o.dataset.mimeType === 'application/vnd.jupyter.error' || (o.dataset.mimeType === "
+               "'application/vnd.jupyter.stderr' && o.textContent.includes('Traceback (most recent call last)')))")
+ERRORS_JS = "() => [...document.querySelectorAll('%s .jp-OutputArea-output')].filter(%s).map(o => o.textContent)" % (
+    PANEL, IS_ERROR_JS)
+
 _STATE_JS = """() => {
     const panel = document.querySelector("%s");
     if (!panel) return "loading";
-    if (panel.querySelector(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")) return "error";
+    if ([...panel.querySelectorAll(".jp-OutputArea-output")].some(%s)) return "error";
     const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
     if (prompts.length === 0) return "loading";
     if (prompts.every(t => /\\[\\d+\\]/.test(t))) return "done";
     if (prompts.some(t => /\\[\\*\\]/.test(t))) return "running";
     return "not started";
-}""" % PANEL
+}""" % (PANEL, IS_ERROR_JS)
 
 
 def _accept_kernel_dialog(page) -> bool:
@@ -130,6 +138,21 @@ def _click_run_all(page) -> bool:
         return True
     except sync_timeout():
         return False
+
+
+ERROR_PROBE = "_error_probe.ipynb"
+
+
+def _write_error_probe(path: Path) -> None:
+    """A notebook whose second cell fails (after a warning on stderr): the test's error detection must see it."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("import warnings\nwarnings.warn('a warning is not an error')"),
+                nbformat.v4.new_code_cell("raise ValueError('the probe fails here')"),
+                nbformat.v4.new_code_cell("print('never runs')")]
+    nbformat.write(nb, path)
 
 
 def _run_all(page, base: str, notebook: str):
@@ -175,8 +198,8 @@ def _run_all(page, base: str, notebook: str):
             _shot(page, f"timeout_{notebook}.png")
             pytest.fail(f"{notebook}: not finished after {RUN_TIMEOUT_S} s; Run All issued {launches}x; states: {history}")
         page.wait_for_timeout(500)
-    errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
-    assert errors.count() == 0, f"{notebook}: a cell failed in the browser:\n{errors.first.inner_text()[:2000]}"
+    errors = page.evaluate(ERRORS_JS)
+    assert not errors, f"{notebook}: a cell failed in the browser:\n{errors[0][:2000]}"
 
 
 def sync_timeout():
@@ -203,6 +226,18 @@ def _wait_changed(cell, before: str, what: str):
 def _shot(page, name: str):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=False)
+
+
+def test_a_failing_cell_fails_the_run_at_once_with_its_traceback(lab, browser):
+    """JupyterLab 4 renders a traceback as stderr, like a warning: the run must stop on the error (not time out)
+    and report the traceback, and must not mistake the warning for an error."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        # a timeout would end in pytest.fail ("not finished after ..."), which is not an AssertionError
+        with pytest.raises(AssertionError, match="ValueError: the probe fails here"):
+            _run_all(page, lab, ERROR_PROBE)
+    finally:
+        page.close()
 
 
 def test_widgets_render_and_respond_in_jupyterlab(lab, browser):

@@ -8,7 +8,8 @@ import math
 
 import pytest
 import torch
-from helpers import ppca_posterior, ppca_vae_correlated
+
+from helpers import count_host_reads, ppca_posterior, ppca_vae_correlated
 
 from vaelab.inference import (SRI_STEP_SIZES, gaussian_langevin_law, langevin, log_joint, posterior_langevin,
                               prior_langevin, step_sizes)
@@ -133,12 +134,7 @@ def test_chains_are_detached_reproducible_and_traced():
 
 def test_the_chain_never_waits_for_the_device(monkeypatch):
     """No host read inside the loop: the count of tensor reads does not grow with the number of steps."""
-    reads = {"n": 0}
-    for name in ("__bool__", "__float__", "__int__", "item", "tolist", "numpy"):
-        def counted(self, *a, _original=getattr(torch.Tensor, name), **k):
-            reads["n"] += 1
-            return _original(self, *a, **k)
-        monkeypatch.setattr(torch.Tensor, name, counted)
+    reads = count_host_reads(monkeypatch)
     model, x, *_ = ppca_batch(2, 4)
     prior = EBMPrior(2, hidden=(8,))
     counts = {}

@@ -4,6 +4,8 @@ import warnings
 import pytest
 import torch
 
+from helpers import count_host_reads
+
 import vaelab
 from vaelab.train.objectives import build_objective, objective_params
 from vaelab.data import subset
@@ -113,12 +115,7 @@ def test_nan_guard_names_the_first_bad_step_when_several_steps_of_the_epoch_are_
 def test_the_step_loop_never_waits_for_the_device(digits, monkeypatch, objective, options):
     """No host sync per step: tensor values are read (bool, float, int, item, tolist, numpy) a fixed number of
     times per epoch, however many steps the epoch has. On a GPU a read per step would stall the queue."""
-    reads = {"n": 0}
-    for name in ("__bool__", "__float__", "__int__", "item", "tolist", "numpy"):
-        def counted(self, *a, _original=getattr(torch.Tensor, name), **k):
-            reads["n"] += 1
-            return _original(self, *a, **k)
-        monkeypatch.setattr(torch.Tensor, name, counted)
+    reads = count_host_reads(monkeypatch)
     counts = []
     data = subset(digits, 320)
     for batch_size in (160, 32):                   # 2 and 10 steps per epoch

@@ -235,10 +235,17 @@ def notebook_trainings(stem, P):
             load_or_train(text_base.variant(objective=mode))
         for mode in ("elbo", "svi", "vae+svi", "vae+svi+kl", "savae"):
             load_or_train(P["IMG_BASE"].variant(objective=mode))
+    elif stem.startswith("07"):
+        load_or_train(P["MODEL_2D"])
+        for names in P["IMG_MODELS"].values():
+            for name in names:
+                load_or_train(zoo.config(name))
+        for name in P["PINWHEEL"].values():
+            load_or_train(zoo.config(name))
 
 
 NOTEBOOK_STEMS = ["01_elbo_and_latent_space", "02_posterior_collapse", "03_amortization_gap", "04_mmd_infovae",
-                  "05_semi_amortized_vae"]
+                  "05_semi_amortized_vae", "07_langevin_inference"]
 
 
 @pytest.mark.parametrize("stem", NOTEBOOK_STEMS)

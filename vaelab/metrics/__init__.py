@@ -10,8 +10,11 @@ from .latent_map import (conditional_log_probs, latent_map, nearest_neighbours, 
 from .likelihood import elbo_parts, iw_log_px, mean_se
 from .prior_match import aggregate_posterior_samples, mmd_prior, prior_samples, two_sample_demo
 from .savae import elbo_of, refined_elbo, refined_elbo_report, refined_posteriors, refinement_path, savae_report
+from .langevin_view import chain_samples, energy_grid, generated_points, langevin_picture, moment_bias, sample_moments
+from .encoder_free import chain_active_units, chain_posteriors, encoder_free_report
+from .inference_compare import amortized_row, encoder_free_row, over_seeds, probe_row
 
-__all__ = ["eval_inputs", "evaluate", "active_units", "encode_all", "kl_per_dim", "linear_probe",
+__all__ = ["chain_samples", "energy_grid", "generated_points", "langevin_picture", "moment_bias", "sample_moments", "amortized_row", "chain_active_units", "chain_posteriors", "encoder_free_report", "encoder_free_row", "over_seeds", "probe_row", "eval_inputs", "evaluate", "active_units", "encode_all", "kl_per_dim", "linear_probe",
            "mutual_information", "elbo_parts", "iw_log_px", "decode_mean", "decoded_path", "encode_mean", "lerp",
            "GAP_KEYS", "inference_gaps", "posterior_picture",
            "prior_codes", "slerp", "aggregate_posterior_samples", "mmd_prior", "prior_samples", "two_sample_demo",

@@ -15,7 +15,8 @@ log Z_a = log E_N(0,I)[exp f_a] is subtracted: its Monte Carlo estimate and stan
 (the same error shifts every example).
 
 KL-free collapse diagnostics: E[z|x] is estimated by the chains' mean; active units count the dimensions whose
-variance over x of E[z|x] exceeds 0.01 (Burda et al. 2016's rule with E[z|x] in place of the encoder's mean).
+variance over x of E[z|x], less the chain mean's own Monte Carlo variance, exceeds 0.01 (Burda et al. 2016's rule
+with E[z|x] in place of the encoder's mean).
 """
 from __future__ import annotations
 
@@ -25,10 +26,10 @@ from ..checks import check_finite, check_float, check_int
 from ..inference.families import defensive_proposal
 from ..inference.langevin import posterior_langevin
 from ..models.distributions import DiagGaussian
-from .latent import active_units
 from .likelihood import iw_log_px, mean_se
 
 MIN_VAR = 1e-4
+AU_THRESHOLD = 0.01   # Burda et al. (2016)
 
 
 @torch.no_grad()
@@ -52,6 +53,16 @@ def chain_posteriors(model, x: torch.Tensor, *, chains: int = 8, steps: int = 20
         variances.append(z.var(1, unbiased=True))
         accept.append(res.accept_rate)
     return {"mean": torch.cat(means), "var": torch.cat(variances), "accept_rate": float(torch.cat(accept).mean())}
+
+
+def chain_active_units(mean: torch.Tensor, var: torch.Tensor, chains: int,
+                       threshold: float = AU_THRESHOLD) -> tuple[int, torch.Tensor]:
+    """Active units from chain estimates: (count, per-dimension variance over x of E[z|x] minus its Monte Carlo
+    noise mean_x Var[z|x] / chains: a chain mean of `chains` draws varies over x even for an unused unit).
+    mean, var: (N, d) from chain_posteriors."""
+    check_int("chains", chains, 2)
+    signal = mean.var(0, unbiased=True) - var.mean(0) / chains
+    return int((signal > threshold).sum()), signal
 
 
 def langevin_proposal(chained: dict, widen: float = 1.5):
@@ -82,7 +93,7 @@ def encoder_free_report(model, x: torch.Tensor, *, iw_samples: int = 1000, chain
         log_px = iw_log_px(model, x, iw_samples, seed=seed + 1, proposal=langevin_proposal(chained),
                            log_prior=log_prior) - log_z
     nll, nll_se = mean_se(-log_px)
-    au, _ = active_units(chained["mean"])
+    au, _ = chain_active_units(chained["mean"], chained["var"], chains)
     return {"iw_nll": nll, "iw_nll_se": nll_se, "log_z": log_z, "log_z_se": log_z_se, "active_units": au,
             "posterior_var": float(chained["var"].mean()), "accept_rate": chained["accept_rate"],
             "n": int(x.shape[0]), "iw_samples": iw_samples, "chains": chains, "steps": steps,

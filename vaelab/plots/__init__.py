@@ -11,10 +11,11 @@ from .mmd import (draw_posterior_vs_prior, lambda_sweep_view, metric_bars, mmd_c
 from .posterior import draw_gaussian, posterior_view
 from .collapse import collapse_view, remedy_bars
 from .savae import cost_bars, refinement_path_view
+from .langevin import ebm_prior_view, langevin_view
 from .latent_map import (compare_items, compare_maps, draw_items, draw_map, draw_sentences, item_grid, map_view,
                          neighbours_view, path_view, traversal_view)
 
-__all__ = ["draw_rate_distortion", "elbo_anatomy", "history_curves", "rate_distortion", "as_images", "draw_grid",
+__all__ = ["ebm_prior_view", "langevin_view", "draw_rate_distortion", "elbo_anatomy", "history_curves", "rate_distortion", "as_images", "draw_grid",
            "image_grid", "reconstruction_rows", "tile", "decoded_image", "decoder_view", "draw_scatter",
            "latent_scatter", "beta_sweep_view", "interpolation_view", "draw_gaussian", "posterior_view",
            "draw_posterior_vs_prior", "lambda_sweep_view", "metric_bars", "mmd_curve", "posterior_vs_prior",

@@ -43,6 +43,8 @@ def _normalised(d: dict, keep: set) -> dict:
     for name, default in PRIOR_FIELDS.items():
         if name in d and d.get("prior", "gaussian") != "ebm" and name not in keep:
             d[name] = default
+    if d.get("objective") == "sri":                 # no KL term: no KL schedule
+        d.update({k: v for k, v in (("kl_warmup", 0.0), ("kl_cycles", 0)) if k in d and k not in keep})
     return d
 
 

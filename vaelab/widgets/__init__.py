@@ -8,11 +8,12 @@ from .sweep import BetaSweepExplorer, beta_sweep_explorer
 from .posterior import PosteriorExplorer, posterior_explorer
 from .collapse import CollapseExplorer, collapse_explorer
 from .savae import RefinementPathExplorer, refinement_path_explorer
+from .langevin import LangevinExplorer, langevin_explorer
 from .kit import ExamplePicker, LatentSliders, ModelExplorer, ModelPicker, map_labels
 from .latent_tour import DecodeExplorer, MapExplorer, interactive_figure, ipympl_active, ipympl_available
 from .latent_walks import CompareExplorer, NeighbourExplorer, PathExplorer, SampleExplorer, TraversalExplorer
 
-__all__ = ["Explorer", "ClickCounterDemo", "DecoderExplorer", "InterpolationExplorer", "decoder_explorer",
+__all__ = ["LangevinExplorer", "langevin_explorer", "Explorer", "ClickCounterDemo", "DecoderExplorer", "InterpolationExplorer", "decoder_explorer",
            "interpolation_explorer", "BetaSweepExplorer", "beta_sweep_explorer", "PosteriorExplorer",
            "posterior_explorer",
            "LambdaSweepExplorer", "TwoSampleExplorer", "lambda_sweep_explorer", "two_sample_explorer",

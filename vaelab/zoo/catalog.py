@@ -1,4 +1,4 @@
-"""The zoo's named configurations: exactly the TrainConfigs that notebooks 01-05 train, quick and full.
+"""The zoo's named configurations: exactly the TrainConfigs that notebooks 01-05 and 07 train, quick and full.
 
 Naming: a principal model has a plain name ("vae-digits-2d"); a member of a sweep or a comparison is named
 "family/setting" ("beta-vae-digits/beta=0.5", "remedy-text/freebits"). `names()` lists the principal models
@@ -17,6 +17,7 @@ from ..train.remedies import remedy_config
 
 NB01, NB02, NB03 = "01_elbo_and_latent_space", "02_posterior_collapse", "03_amortization_gap"
 NB04, NB05 = "04_mmd_infovae", "05_semi_amortized_vae"
+NB07 = "07_langevin_inference"
 KINDS = ("image", "text")
 TEXT_DATASETS = ("synthetic_text",)
 
@@ -135,7 +136,7 @@ def _gap(q: bool, bmnist: bool, what: str) -> TrainConfig | None:
 _GAP_TITLES = {"main": "8-D VAE", "encoder=32": "8-D VAE, small encoder [32]",
                "encoder=512x512": "8-D VAE, large encoder [512, 512]",
                "decoder=256x256": "8-D VAE, large decoder [256, 256]", "short": "8-D VAE, short training"}
-_add("vae-bdigits-2d", "VAE, 2-D latent, binarized 8x8 digits", "image", [NB03, NB05],
+_add("vae-bdigits-2d", "VAE, 2-D latent, binarized 8x8 digits", "image", [NB03, NB05, NB07],
      lambda q: nb03_base(q, False), True)
 _add("vae-bmnist-2d", "VAE, 2-D latent, binarized MNIST (full mode)", "image", [NB03],
      lambda q: nb03_base(q, True), True)
@@ -209,8 +210,39 @@ for _m in MODES:
     for _d, _short in (("binarized_mnist", "bmnist"), ("digits", "bdigits")):
         _add(f"savae-pixelcnn-{_short}/{_m}", f"PixelCNN VAE trained with mode '{_m}', {_short}"
              + (" (full mode)" if _short == "bmnist" else " (shipped: 100 s of SA-VAE training on a CPU)"),
-             "image", [NB05], lambda q, m=_m, d=_d: _with_objective(nb05_image(q, d), m),
+             "image", [NB05] + ([NB07] if (_short, _m) in (("bdigits", "elbo"), ("bdigits", "savae")) else []),
+             lambda q, m=_m, d=_d: _with_objective(nb05_image(q, d), m),
              principal=(_short, _m) == ("bdigits", "savae"), shipped=_short == "bdigits")
+
+
+# -- notebook 07: inference without an encoder (SRI) beside VAE and SA-VAE on notebook 05's PixelCNN images, seeds
+# 0-2 (seed 0 of the VAE and SA-VAE are notebook 05's models); the latent EBM prior on the 2-D pinwheel. None is
+# principal: an encoder-free model has no q(z|x) for the latent-space explorers' dropdowns. ---------------------
+LAB07_SEEDS = (0, 1, 2)
+
+
+def nb07_image(q: bool, objective: str, seed: int) -> TrainConfig | None:
+    """Notebook 05's PixelCNN config (8x8 digits, both modes) with `objective` ('elbo', 'savae' or 'sri') and seed;
+    'sri' keeps the training length and uses the SRI code's Langevin settings (20 steps, 0.8 -> 0.05, T = 0.2)."""
+    return nb05_image(q, "digits").variant(objective=objective, seed=seed)   # 'sri' drops the KL warm-up
+
+
+def nb07_pinwheel(q: bool, prior: str) -> TrainConfig:
+    """SRI with an MLP decoder (Gaussian likelihood) on the 2-D pinwheel, 2-D latent, a Gaussian or an EBM prior."""
+    cfg = TrainConfig(dataset="pinwheel", objective="sri", latent_dim=2, hidden=[64, 64], epochs=40 if q else 200,
+                      batch_size=100, seed=0)
+    return cfg.variant(prior="ebm", prior_hidden=[64, 64]) if prior == "ebm" else cfg
+
+
+_add("sri-pixelcnn-bdigits/sri", "PixelCNN decoder trained by short-run inference (SRI, no encoder), bdigits",
+     "image", [NB07], lambda q: nb07_image(q, "sri", 0), shipped=True)
+for _s in LAB07_SEEDS[1:]:
+    for _m, _t in (("elbo", "VAE"), ("savae", "SA-VAE"), ("sri", "SRI (no encoder)")):
+        _add(f"sri-pixelcnn-bdigits/{_m}-seed{_s}", f"PixelCNN {_t}, bdigits, seed {_s}", "image", [NB07],
+             lambda q, m=_m, s=_s: nb07_image(q, m, s), shipped=_m != "elbo")   # a VAE trains in seconds
+for _p, _t in (("gaussian", "a N(0, I) prior"), ("ebm", "a latent EBM prior")):
+    _add(f"sri-pinwheel/{_p}", f"SRI generator with {_t}, 2-D latent, pinwheel", "image", [NB07],
+         lambda q, p=_p: nb07_pinwheel(q, p), shipped=True)
 
 
 # -- look-ups ---------------------------------------------------------------------------------------------------

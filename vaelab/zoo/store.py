@@ -28,8 +28,10 @@ import torch
 
 from .._version import __version__
 from ..data import load_dataset, subset
+from ..data.registry import OFFLINE
 from ..data.download import sha256_file
-from ..metrics.evaluate import evaluate
+from ..metrics.encoder_free import encoder_free_report
+from ..metrics.evaluate import eval_inputs, evaluate
 from ..runtime import cache_dir, dir_problem, is_quick, pick_device
 from ..train.cache import load_or_train, cache_path
 from ..files import file_lock
@@ -39,9 +41,10 @@ from .catalog import config, entry, members, shipped_names
 from .catalog import names as principal_names
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
-SHIP_DATASETS = ("digits", "synthetic_text")    # offline datasets: nothing to download to use them
+SHIP_DATASETS = OFFLINE                          # offline datasets: nothing to download to use them
 SHIP_LIMIT_BYTES = 5_000_000
-METRIC_KEYS = ("elbo", "iw_nll", "rec", "kl", "mi", "active_units", "ppl", "nll_per_token", "n", "iw_samples")
+METRIC_KEYS = ("elbo", "iw_nll", "rec", "kl", "mi", "active_units", "ppl", "nll_per_token", "n", "iw_samples",
+               "log_z", "log_z_se")
 FORMAT = 1
 
 
@@ -155,11 +158,18 @@ def test_data(name: str, n: int | None = None, quick: bool | None = None):
 
 
 def score(model, name: str, quick: bool | None = None, seed: int = 0) -> dict:
-    """The manifest's metrics: evaluate() on the test split (quick: 500 examples, K=10; full: all, K=100)."""
+    """The manifest's metrics: evaluate() on the test split (quick: 500 examples, K=10; full: all, K=100); for an
+    encoder-free model (objective 'sri', an EBM prior) encoder_free_report's iw_nll, log_z and active units."""
     q = _mode(quick)
     test = test_data(name, 500 if q else None, quick=q)
     with torch.random.fork_rng(devices=[]):
-        report = evaluate(model, test, iw_samples=10 if q else 100, seed=seed)
+        if config(name, q).objective == "sri" or model.prior is not None:
+            # no encoder was trained: IS with a proposal fitted to Langevin chains (vaelab.metrics.encoder_free)
+            report = encoder_free_report(model, eval_inputs(test, seed).to(model.device), iw_samples=10 if q else 100,
+                                         chains=4 if q else 8, steps=50 if q else 200, seed=seed,
+                                         log_z_samples=10_000 if q else 100_000)
+        else:
+            report = evaluate(model, test, iw_samples=10 if q else 100, seed=seed)
     return {k: report[k] for k in METRIC_KEYS if k in report}
 
 
@@ -175,12 +185,16 @@ def status(quick: bool | None = None, all_members: bool = True) -> list[dict]:
     return rows
 
 
-def _ship(records: list[dict], replace_all: bool) -> int:
-    """Copy built quick checkpoints into SHIPPED_DIR and update its manifest; returns the shipped bytes."""
+def _check_shippable(records: list[dict]) -> None:
     bad = [r["name"] for r in records if r["mode"] != "quick" or r["config"]["dataset"] not in SHIP_DATASETS]
     if bad:
         raise ValueError(f"only quick-mode entries on offline datasets {list(SHIP_DATASETS)} can be shipped; "
                          f"not {bad}")
+
+
+def _ship(records: list[dict], replace_all: bool) -> int:
+    """Copy built quick checkpoints into SHIPPED_DIR and update its manifest; returns the shipped bytes."""
+    _check_shippable(records)
     path = SHIPPED_DIR / "manifest.json"
     man = {"format": FORMAT, "entries": {}} if replace_all else read_manifest(path)
     for rec in records:
@@ -217,6 +231,9 @@ def build(names=None, quick: bool | None = None, device=None, progress=None, shi
     todo = (shipped_names(q) if ship else members(quick=q)) if names is None else [entry(n).name for n in names]
     for n in todo:
         config(n, q)                                    # a missing mode fails before anything trains
+    if ship:                                            # and so does an entry that cannot be shipped
+        _check_shippable([{"name": n, "mode": "quick" if q else "full", "config": config(n, q).to_dict()}
+                          for n in todo])
     problem = dir_problem(cache_dir())
     if problem:
         raise ValueError(f"cannot build the zoo into the cache folder {cache_dir()}: {problem}; set VAELAB_CACHE "
@@ -250,7 +267,9 @@ def build(names=None, quick: bool | None = None, device=None, progress=None, shi
         record_entry(mpath, record_key(n, q), {**rec, "checkpoint": str(path)})   # each entry: Ctrl-C keeps work
         records.append({**rec, "path": str(path)})
         if log:
-            log(f"{n:<34} {'shipped' if shipped else 'built':<8} {seconds:7.1f} s  elbo {metrics['elbo']:9.3f}")
+            score_name = "elbo" if "elbo" in metrics else "iw_nll"     # encoder-free models have no ELBO
+            log(f"{n:<34} {'shipped' if shipped else 'built':<8} {seconds:7.1f} s  {score_name} "
+                f"{metrics[score_name]:9.3f}")
     if ship:
         _ship([{k: v for k, v in r.items() if k not in ("from_shipped", "seconds")} for r in records],
               replace_all=names is None)
