@@ -88,8 +88,11 @@ print(f"device {device}; a {LATENT_DIM}-D VAE trained for {len(history)} epochs;
 #
 # - **Reconstruction cost** (also *distortion*): encode $x$, draw a code $z$, decode it; how many nats does
 #   the decoder need to describe the actual $x$? Small when the code carries what matters about $x$.
-# - **KL** (also *rate*): how far the code distribution for this $x$ moves away from the prior. It is the
-#   price, in nats, of the information the code carries about $x$. A code that ignores $x$ costs 0.
+# - **KL** (also *rate*): how far the code distribution for this $x$ moves away from the prior. A code that
+#   ignores $x$ costs 0. Averaged over the data, the KL is the information the code carries about $x$,
+#   $I(x; z)$, *plus* how far the codes' overall distribution $q(z)$ strays from the prior,
+#   $\mathrm{KL}(q(z)\,\|\,p(z))$: an upper bound on that information, not the information itself (notebooks 02
+#   and 04 use this split).
 #
 # Training minimises their sum, $-\text{ELBO}$, so the two pull against each other: every nat of
 # information in $z$ must pay for itself with at least a nat less reconstruction cost.

@@ -179,7 +179,7 @@ print("Exercise 1 passed.")
 # |---|---|---|
 # | `kl_warmup` | KL weight rises 0 → 1 over the first half of training | Bowman et al. 2016 |
 # | `cyclical` | three 0 → 1 ramps, each followed by weight 1 | Fu et al. 2019 |
-# | `beta` | KL weight β = 0.3 < 1 throughout (no longer a bound on log p(x)) | Higgins et al. 2017 |
+# | `beta` | KL weight β = 0.3 < 1 throughout (no longer a bound on log p(x)) | the β-VAE objective of Higgins et al. 2017 (who use β > 1); β < 1 as in Alemi et al. 2018 and the baselines of He et al. 2019 |
 # | `freebits` | KL of each dimension counts as at least λ = 0.25 nats: $\sum_j \max(\lambda, \mathrm{KL}_j)$ | Kingma et al. 2016 |
 # | `word_dropout` | half the LSTM's input words replaced by `<unk>` (text only) | Bowman et al. 2016 |
 # | `aggressive` | encoder trained to convergence before each decoder step, until MI stops rising (+ warm-up) | He et al. 2019 |
@@ -202,7 +202,7 @@ plots.remedy_bars(table[table.variant != "mlp"].to_dict("records"), title="Which
 #   (2000 sentences, 10 epochs) they delay collapse but mostly do not prevent it. With more data and epochs they
 #   do: in a 10000-sentence, 20-epoch CPU run (benchmarks/RESULTS.md) aggressive training kept KL ≈ 2 nats,
 #   8 active units and a topic probe of 0.46 *and* had the best −log p(x) of all; cyclical annealing and
-#   word dropout kept part of the latent alive. The same pattern as He et al. (2019, Table 2) on real text.
+#   word dropout kept part of the latent alive. The same pattern as He et al. (2019, Table 1: Yahoo and Yelp) on real text.
 # - **KL is not information.** Free bits can be paid with a narrow q(z|x) around a mean that barely moves with
 #   x: KL at the floor, yet low MI. That is why the table reports MI, AU and the probe next to KL.
 #

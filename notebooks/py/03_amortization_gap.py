@@ -24,7 +24,7 @@
 #   $q^*$ and a full-covariance $q^*$ sit on it.
 # - Measure the gaps on a whole test set and see how they move with network size and training length.
 #
-# **Time:** about 30 minutes (quick mode computes everything in well under two minutes).
+# **Time:** about 45 minutes (quick mode computes everything in well under two minutes).
 #
 # **Prerequisites:** notebook 01 (the ELBO, the 2-D latent map). The importance-weighted bound $\mathcal L_K$ is
 # restated below.
