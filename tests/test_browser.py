@@ -103,14 +103,19 @@ IS_ERROR_JS = ("o => (o.dataset.mimeType === 'application/vnd.jupyter.error' || 
 ERRORS_JS = "() => [...document.querySelectorAll('%s .jp-OutputArea-output')].filter(%s).map(o => o.textContent)" % (
     PANEL, IS_ERROR_JS)
 
+# The run's state. "running" while any cell is queued or running; "error" for a traceback in a cell whose earlier
+# code cells all ran (a cell run out of order, e.g. by a stray "Run Selected Cell", fails on names the cells above
+# define: that is a failed launch, retried, not a failing notebook); "done" when every code cell ran.
 _STATE_JS = """() => {
     const panel = document.querySelector("%s");
     if (!panel) return "loading";
-    if ([...panel.querySelectorAll(".jp-OutputArea-output")].some(%s)) return "error";
-    const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
-    if (prompts.length === 0) return "loading";
-    if (prompts.every(t => /\\[\\d+\\]/.test(t))) return "done";
-    if (prompts.some(t => /\\[\\*\\]/.test(t))) return "running";
+    const cells = [...panel.querySelectorAll('.jp-CodeCell')];
+    if (cells.length === 0) return "loading";
+    const prompt = c => (c.querySelector('.jp-InputPrompt') || {textContent: ''}).textContent;
+    if (cells.some(c => /\\[\\*\\]/.test(prompt(c)))) return "running";
+    const bad = cells.findIndex(c => [...c.querySelectorAll('.jp-OutputArea-output')].some(%s));
+    if (bad >= 0 && cells.slice(0, bad).every(c => /\\[\\d+\\]/.test(prompt(c)))) return "error";
+    if (cells.every(c => /\\[\\d+\\]/.test(prompt(c)))) return "done";
     return "not started";
 }""" % (PANEL, IS_ERROR_JS)
 
@@ -130,8 +135,10 @@ def _click_run_all(page) -> bool:
     started = ("() => [...document.querySelectorAll('%s .jp-CodeCell .jp-InputPrompt')].every(p => /\\[[*\\d]/.test(p.textContent))"
                " && document.querySelectorAll('%s .jp-CodeCell').length > 0" % (PANEL, PANEL))
     _accept_kernel_dialog(page)
-    page.keyboard.press("Escape")
     try:
+        # select the first code cell: should a click land on "Run Selected Cell", it runs a cell that needs nothing
+        page.locator(PANEL).locator(".jp-CodeCell .jp-InputPrompt").first.click(timeout=5_000)
+        page.keyboard.press("Escape")
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=5_000)
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click(timeout=5_000)
         page.wait_for_function(started, timeout=5_000)

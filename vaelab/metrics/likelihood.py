@@ -8,7 +8,6 @@ import torch
 from ..checks import check_finite, check_int
 from ..inference.families import rows_of
 from ..models.distributions import standard_normal_log_prob
-from ..objectives.elbo import log_importance_weights
 from ..runtime import precision as arithmetic
 
 # Elements of the largest (samples x batch x data) tensor one chunk may hold. On a GPU ~128 MB of float32 keeps
@@ -79,16 +78,14 @@ def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int 
 def _iw_batch(model, x, start, batch_size, k, chunk, proposal, generator, log_prior=None) -> torch.Tensor:
     xb = x[start:start + batch_size]
     step = chunk or samples_per_chunk(model, xb, k)
+    # the proposal's rows for this batch: the encoder runs once per batch, not once per chunk
+    q = model.encode(xb) if proposal is None else rows_of(proposal, slice(start, start + batch_size))
     parts = []
     for done in range(0, k, step):
-        if proposal is None:
-            log_w, _, _ = log_importance_weights(model, xb, min(step, k - done), generator=generator)
-        else:
-            q = rows_of(proposal, slice(start, start + batch_size))
-            z = q.rsample(min(step, k - done), generator=generator)
-            prior = standard_normal_log_prob(z) if log_prior is None else \
-                log_prior(z.reshape(-1, z.shape[-1])).view(z.shape[:-1])
-            log_w = model.decode(z).log_prob(xb) + prior - q.log_prob(z)
+        z = q.rsample(min(step, k - done), generator=generator)              # (K', B, d)
+        prior = standard_normal_log_prob(z) if log_prior is None else \
+            log_prior(z.reshape(-1, z.shape[-1])).view(z.shape[:-1])
+        log_w = model.decode(z).log_prob(xb) - (q.log_prob(z) - prior)    # as objectives.log_importance_weights
         parts.append(torch.logsumexp(log_w.to(torch.promote_types(log_w.dtype, torch.float32)), 0))  # bf16 -> fp32
     return torch.logsumexp(torch.stack(parts), 0) - math.log(k)
 
