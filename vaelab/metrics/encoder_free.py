@@ -12,7 +12,9 @@
   weights, so the chains' short-run bias cannot bias the estimate, only its variance.
 With a latent EBM prior p_a(z) = exp(f_a(z)) N(z; 0, I) / Z_a the weights use the unnormalised prior and
 log Z_a = log E_N(0,I)[exp f_a] is subtracted: its Monte Carlo estimate and standard error are reported apart
-(the same error shifts every example).
+(the same error shifts every example). Then the result is no longer a lower bound: the estimate of log Z_a is
+itself biased low (Jensen, by about se²/2), so subtracting it biases log p(x) *up*; and when exp f_a puts its mass
+where N(0, I) rarely draws, the effective sample size collapses and the reported se understates the error.
 
 KL-free collapse diagnostics: E[z|x] is estimated by the chains' mean; active units count the dimensions whose
 variance over x of E[z|x], less the chain mean's own Monte Carlo variance, exceeds 0.01 (Burda et al. 2016's rule
