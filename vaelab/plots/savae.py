@@ -32,6 +32,12 @@ def cost_bars(rows: list[dict], title: str = "cost of one training step, relativ
         ax.set_yticks(np.arange(len(rows)), labels)
         ax.axvline(1.0, color="black", lw=1)
         ax.set_xscale("log")
+        # room for the value labels inside the frame: from below the smallest bar to 3x the largest (log scale)
+        lo, hi = min(vals.min(), 1.0) / 1.5, max(vals.max(), 1.0) * 3.0
+        ax.set_xlim(lo, hi)
+        ticks = [t for t in (0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500) if lo <= t <= hi]
+        ax.set_xticks(ticks, [f"{t:g}×" for t in ticks])
+        ax.minorticks_off()
         for i, v in enumerate(vals):
             ax.text(v, i, f" {v:.1f}×", va="center", fontsize=LEGEND)
         style_axes(ax, title=f"{name} (× VAE)", xlabel="× VAE (log scale)")
