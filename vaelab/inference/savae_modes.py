@@ -97,23 +97,21 @@ def savae_loss(model, x: torch.Tensor, kl_weight: float = 1.0, *, mode: str = "s
                   **stats}
 
 
-def _checked():
-    """A Param check for one SVI option, through check_refine_args' own rules (one source of truth)."""
-    def run(name, value):
-        opts = {**SVI_DEFAULTS, name: value}
-        check_refine_args(opts["svi_steps"], opts["svi_lr"], opts["svi_momentum"], opts["svi_clip"], opts["hvp"])
-        return float(value) if isinstance(value, int) and name in ("svi_lr", "svi_momentum", "svi_clip") else value
-    return run
+def _check_svi(name, value):
+    """The Param check of one SVI option, through check_refine_args' own rules (one source of truth)."""
+    opts = {**SVI_DEFAULTS, name: value}
+    check_refine_args(opts["svi_steps"], opts["svi_lr"], opts["svi_momentum"], opts["svi_clip"], opts["hvp"])
+    return float(value) if isinstance(value, int) and name in ("svi_lr", "svi_momentum", "svi_clip") else value
 
 
-SVI_DEFAULTS = {"svi_steps": 10, "svi_lr": 1.0, "svi_momentum": 0.5, "svi_clip": 5.0, "hvp": "exact"}
 SVI_PARAMS = {
-    "svi_steps": Param(10, _checked(), "SVI steps K >= 0"),
-    "svi_lr": Param(1.0, _checked(), "SVI step size η > 0 (per example)"),
-    "svi_momentum": Param(0.5, _checked(), "SVI momentum in [0, 1)"),
-    "svi_clip": Param(5.0, _checked(), "per-example gradient-norm clip > 0, or None (off)"),
-    "hvp": Param("exact", _checked(), "savae backward: 'exact' (autograd) or 'fd' (Algorithm 1)"),
+    "svi_steps": Param(10, _check_svi, "SVI steps K >= 0"),
+    "svi_lr": Param(1.0, _check_svi, "SVI step size η > 0 (per example)"),
+    "svi_momentum": Param(0.5, _check_svi, "SVI momentum in [0, 1)"),
+    "svi_clip": Param(5.0, _check_svi, "per-example gradient-norm clip > 0, or None (off)"),
+    "hvp": Param("exact", _check_svi, "savae backward: 'exact' (autograd) or 'fd' (Algorithm 1)"),
 }
+SVI_DEFAULTS = {k: p.default for k, p in SVI_PARAMS.items()}
 KINDS = {mode: ObjectiveKind(mode, SVI_PARAMS, partial(partial, savae_loss, mode=mode), trains_encoder=mode != "svi",
                              doc=f"Kim et al. (2018), Table 1: {mode}") for mode in SAVAE_MODES}
 

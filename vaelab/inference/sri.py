@@ -27,8 +27,6 @@ from ..objectives.ebm import ebm_prior_loss
 from ..objectives.objective import ObjectiveKind, Param
 from .langevin import posterior_langevin, prior_langevin
 
-DEFAULTS = {"langevin_steps": 20, "langevin_step_start": 0.8, "langevin_step_end": 0.05, "langevin_temperature": 0.2}
-
 
 def schedule(start: float, end: float):
     """The step sizes' schedule for vaelab.inference.langevin: constant when start == end, else linear."""

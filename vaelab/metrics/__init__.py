@@ -12,9 +12,10 @@ from .prior_match import aggregate_posterior_samples, mmd_prior, prior_samples, 
 from .savae import elbo_of, refined_elbo, refined_elbo_report, refined_posteriors, refinement_path, savae_report
 from .langevin_view import chain_samples, energy_grid, generated_points, langevin_picture, moment_bias, sample_moments
 from .encoder_free import chain_active_units, chain_posteriors, encoder_free_report
-from .inference_compare import amortized_row, encoder_free_row, over_seeds, probe_row
+from .inference_compare import amortized_row, encoder_free_row, over_seeds
+from .latent import probe_stats
 
-__all__ = ["chain_samples", "energy_grid", "generated_points", "langevin_picture", "moment_bias", "sample_moments", "amortized_row", "chain_active_units", "chain_posteriors", "encoder_free_report", "encoder_free_row", "over_seeds", "probe_row", "eval_inputs", "evaluate", "active_units", "encode_all", "kl_per_dim", "linear_probe",
+__all__ = ["chain_samples", "energy_grid", "generated_points", "langevin_picture", "moment_bias", "sample_moments", "amortized_row", "chain_active_units", "chain_posteriors", "encoder_free_report", "encoder_free_row", "over_seeds", "probe_stats", "eval_inputs", "evaluate", "active_units", "encode_all", "kl_per_dim", "linear_probe",
            "mutual_information", "elbo_parts", "iw_log_px", "decode_mean", "decoded_path", "encode_mean", "lerp",
            "GAP_KEYS", "inference_gaps", "posterior_picture",
            "prior_codes", "slerp", "aggregate_posterior_samples", "mmd_prior", "prior_samples", "two_sample_demo",

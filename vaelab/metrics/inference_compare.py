@@ -14,19 +14,9 @@ import math
 import torch
 
 from .encoder_free import encoder_free_report
-from .latent import linear_probe
+from .latent import probe_stats
 from .likelihood import mean_se
 from .savae import refined_posteriors, savae_report
-
-def probe_row(z: torch.Tensor, y: torch.Tensor, seed: int = 0) -> dict:
-    """A linear probe that reads y from the codes z (N, d): fitted on the first half, scored on the second.
-    probe_acc, its binomial standard error probe_acc_se, and probe_chance (the majority class's share)."""
-    half = len(y) // 2
-    acc = linear_probe(z[:half], y[:half], z[half:], y[half:], seed=seed)
-    n = max(len(y) - half, 1)
-    return {"probe_acc": acc, "probe_acc_se": math.sqrt(max(acc * (1 - acc), 0.0) / n),
-            "probe_chance": float(torch.bincount(torch.as_tensor(y[half:]).long()).max()) / n}
-
 
 def amortized_row(model, x: torch.Tensor, y: torch.Tensor, *, steps: int, lr: float, momentum: float = 0.5,
                   clip: float | None = 5.0, iw_samples: int = 50, seed: int = 0) -> dict:
@@ -36,7 +26,7 @@ def amortized_row(model, x: torch.Tensor, y: torch.Tensor, *, steps: int, lr: fl
     row = savae_report(model, x, steps=steps, lr=lr, momentum=momentum, clip=clip, iw_samples=iw_samples, seed=seed)
     _, qk = refined_posteriors(model, x, steps=steps, lr=lr, momentum=momentum, clip=clip, seed=seed)
     keep = ("iw_nll", "iw_nll_se", "kl", "kl_se", "mi", "mi_se", "active_units")
-    return {**{k: row[k] for k in keep}, **probe_row(qk.mu.detach().cpu(), y, seed)}
+    return {**{k: row[k] for k in keep}, **probe_stats(qk.mu.detach().cpu(), y, seed)}
 
 
 def encoder_free_row(model, x: torch.Tensor, y: torch.Tensor, *, iw_samples: int = 50, chains: int = 8,
@@ -47,7 +37,7 @@ def encoder_free_row(model, x: torch.Tensor, y: torch.Tensor, *, iw_samples: int
                                  step_size=step_size, seed=seed)
     keep = ("iw_nll", "iw_nll_se", "active_units", "log_z", "log_z_se", "accept_rate")
     return {**{k: report[k] for k in keep}, "kl": math.nan, "kl_se": math.nan, "mi": math.nan, "mi_se": math.nan,
-            **probe_row(report["posterior_means"].cpu(), y, seed)}
+            **probe_stats(report["posterior_means"].cpu(), y, seed)}
 
 
 def over_seeds(rows: list[dict], keys=("iw_nll", "kl", "mi", "active_units", "probe_acc")) -> dict:

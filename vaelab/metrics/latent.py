@@ -91,3 +91,14 @@ def linear_probe(z_train, y_train, z_test, y_test, seed: int = 0) -> float:
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
     clf.fit(to_np(z_train), to_np(y_train))
     return float(clf.score(to_np(z_test), to_np(y_test)))
+
+
+def probe_stats(z: torch.Tensor, y: torch.Tensor, seed: int = 0) -> dict:
+    """A linear probe reading y from the codes z (N, d), fitted on the first half and scored on the second:
+    probe_acc, its binomial standard error probe_acc_se over the scored examples, and probe_chance (the majority
+    class's share of them)."""
+    half = len(y) // 2
+    acc = linear_probe(z[:half], y[:half], z[half:], y[half:], seed=seed)
+    n = max(len(y) - half, 1)
+    return {"probe_acc": acc, "probe_acc_se": math.sqrt(max(acc * (1 - acc), 0.0) / n),
+            "probe_chance": float(torch.bincount(torch.as_tensor(y[half:]).long()).max()) / n}

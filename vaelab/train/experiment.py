@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 from .._version import __version__
 from ..checks import check_choice, check_float, check_int
@@ -22,10 +22,6 @@ CONDITIONING = ("spatial", "global")
 # each objective parameter's check (range and type), and who uses it, for TrainConfig.validate
 PARAM_CHECKS = {k: p.check for kind in KINDS.values() for k, p in kind.params.items()}
 USED_BY = {k: "objective " + " / ".join(repr(n) for n, kind in KINDS.items() if k in kind.params) for k in PARAM_CHECKS}
-LATER_FIELDS = {"langevin_steps": 20, "langevin_step_start": 0.8, "langevin_step_end": 0.05,
-                "langevin_temperature": 0.2, "prior": "gaussian", "prior_hidden": [200, 200], "prior_steps": 60,
-                "prior_step_size": 0.4}
-PRIOR_FIELDS = {"prior_hidden": [200, 200], "prior_steps": 60, "prior_step_size": 0.4}   # used by prior 'ebm' only
 # model fields: the models that use them and their default
 MODEL_FIELDS = {"word_dropout": (("lstm",), 0.0), "layers": (("pixelcnn",), 3),
                 "conditioning": (("pixelcnn",), "spatial"), "encoder_hidden": (("mlp",), None)}
@@ -207,12 +203,20 @@ class TrainConfig:
         if d["objective"] not in ("svi", "vae+svi", "vae+svi+kl", "savae"):   # keep older cache entries valid
             for k in ("svi_steps", "svi_lr", "svi_momentum", "svi_clip", "hvp"):
                 d.pop(k)
-        for k in LATER_FIELDS:            # fields added in 0.2.1: at their defaults they leave older keys unchanged
+        for k in LATER_FIELDS:            # fields added after 0.2.0: at their defaults they leave older keys unchanged
             if d[k] == LATER_FIELDS[k]:
                 d.pop(k)
         blob = json.dumps({"config": d, "version": __version__}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+
+
+_DEFAULTS = {f.name: f.default_factory() if f.default is MISSING else f.default for f in fields(TrainConfig)}
+# fields added after 0.2.0 (left out of the cache key at their defaults), and those only prior 'ebm' uses
+LATER_FIELDS = {k: _DEFAULTS[k] for k in ("langevin_steps", "langevin_step_start", "langevin_step_end",
+                                          "langevin_temperature", "prior", "prior_hidden", "prior_steps",
+                                          "prior_step_size")}
+PRIOR_FIELDS = {k: _DEFAULTS[k] for k in ("prior_hidden", "prior_steps", "prior_step_size")}
 
 def model_options(cfg: TrainConfig, ds) -> dict:
     """The build_model keywords of the chosen model and prior beyond name, shape, latent size and widths."""

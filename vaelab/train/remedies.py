@@ -11,14 +11,13 @@ Remedies (names in vaelab.objectives.collapse.REMEDIES):
 """
 from __future__ import annotations
 
-import math
 
 import torch
 
 from ..checks import check_choice, check_int
 from ..data import load_dataset
 from ..metrics.evaluate import evaluate
-from ..metrics.latent import encode_all, linear_probe
+from ..metrics.latent import encode_all, probe_stats
 from ..objectives.collapse import REMEDIES
 from .cache import load_or_train
 from .experiment import TrainConfig
@@ -63,11 +62,7 @@ def remedy_row(model, test, iw_samples: int = 50, label: int = 0, seed: int = 0)
     mu, logvar = encode_all(model, test.x.to(model.device))
     z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed)).to(mu)
     y = test.y if test.y.dim() == 1 else test.y[:, label]
-    half = len(y) // 2
-    acc = linear_probe(z[:half], y[:half], z[half:], y[half:], seed=seed)
-    # binomial standard error of an accuracy over the len(y) - half scored examples
-    row.update(probe_acc=acc, probe_acc_se=math.sqrt(max(acc * (1 - acc), 0.0) / max(len(y) - half, 1)),
-               probe_chance=float(torch.bincount(y[half:].long()).max()) / max(len(y) - half, 1))
+    row.update(probe_stats(z, y, seed))
     return row
 
 
