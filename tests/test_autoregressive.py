@@ -91,6 +91,56 @@ def test_lstm_log_prob_broadcasts_over_samples():
     torch.testing.assert_close(both[1], model.decode(z[1]).log_prob(x))
 
 
+def _dense_log_prob(decoder, z, x):
+    """The reference: every position through the output layer, then the PAD positions masked out (N,)."""
+    logits = decoder.logits(z, x)                                           # (N, T, V)
+    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), x, reduction="none")
+    return -(nll * (x != PAD)).sum(1)
+
+
+def _ragged_sentences():
+    """Rows of every length 1..T (tokens incl. EOS): the first is a lone EOS, the last has no padding."""
+    g = torch.Generator().manual_seed(5)
+    x = torch.randint(4, V, (T, T), generator=g)
+    pos = torch.arange(T)[None]
+    n = torch.arange(1, T + 1)[:, None]
+    x = torch.where(pos == n - 1, torch.tensor(EOS), x)
+    return torch.where(pos >= n, torch.tensor(PAD), x)
+
+
+def test_lstm_packed_log_prob_equals_the_dense_one_in_value_and_gradient():
+    """On the CPU, log_prob sends only non-PAD positions through the output layer; it must agree with scoring
+    every position and masking, row by row (each row its own length), and so must its gradients."""
+    model = lstm_vae()
+    dec = model.decoder
+    x = _ragged_sentences()
+    assert x[0].tolist() == [EOS] + [PAD] * (T - 1) and bool((x[-1] != PAD).all())
+    z = torch.randn(T, D, generator=torch.Generator().manual_seed(6))
+    packed = dec.log_prob(z, x)
+    dense = _dense_log_prob(dec, z, x)
+    torch.testing.assert_close(packed, dense, rtol=1e-5, atol=1e-6)
+    assert float(packed.detach().std()) > 1.0, "rows of different lengths should score very differently"
+
+    params = [p for _, p in dec.named_parameters()]
+    g_packed = torch.autograd.grad((packed * torch.arange(1.0, T + 1)).sum(), params)   # rows weighted apart
+    g_dense = torch.autograd.grad((dense * torch.arange(1.0, T + 1)).sum(), params)
+    for (name, _), a, b in zip(dec.named_parameters(), g_packed, g_dense):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=lambda m, n=name: f"{n}: {m}")
+
+
+def test_word_dropout_never_replaces_the_targets_of_log_prob():
+    """With word_dropout = 1 in training mode every input but BOS is <unk> (deterministic): log_prob must still
+    score the true words, i.e. equal the dense reference built from logits against the original x."""
+    model = lstm_vae(word_dropout=1.0).train()
+    x = random_sentences(8, seed=7)
+    z = torch.randn(8, D, generator=torch.Generator().manual_seed(8))
+    got = model.decoder.log_prob(z, x)
+    torch.testing.assert_close(got, _dense_log_prob(model.decoder, z, x), rtol=1e-5, atol=1e-6)
+    # scoring <unk> targets instead would give another value: the check can tell the two apart
+    unk_targets = torch.where(x >= 4, torch.tensor(UNK), x)
+    assert not torch.allclose(got, _dense_log_prob(model.decoder, z, unk_targets), rtol=1e-3)
+
+
 def test_word_dropout_replaces_inputs_only_in_training():
     full = lstm_vae(word_dropout=1.0)
     x1, x2 = random_sentences(4, seed=2), random_sentences(4, seed=3)

@@ -44,3 +44,45 @@ def test_check_reports_offline_datasets():
 def test_bad_input_gives_a_clear_message_and_nonzero_exit(tmp_path, args, message):
     r = run(*args, cwd=tmp_path)
     assert r.returncode != 0 and message in r.stderr
+
+
+@pytest.mark.filterwarnings("ignore:posterior collapse")
+def test_table_remedies_cli_refuses_bad_input_and_prints_json_then_markdown(capsys, monkeypatch):
+    """`vaelab table remedies`: argparse refuses an unknown profile (exit 2); --seeds 0 is one line naming seeds;
+    a run prints one JSON record; a second run loads the same checkpoints and prints the same numbers as markdown.
+    The rows are cut to the LM and the plain VAE (a full quick table is 6 models per seed)."""
+    from vaelab.cli import main
+    from vaelab.zoo import table_remedies
+
+    with pytest.raises(SystemExit) as stop:
+        main(["table", "remedies", "--profile", "nope"])
+    assert stop.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
+    assert main(["table", "remedies", "--seeds", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("vaelab table:") and "seeds" in err[0] and "Traceback" not in err[0]
+
+    every_row = table_remedies.remedy_configs
+    monkeypatch.setattr(table_remedies, "remedy_configs",
+                        lambda profile, seed, remedies: every_row(profile, seed, ("none",)))
+    assert main(["table", "remedies", "--profile", "quick", "--seeds", "1", "--device", "cpu", "--json",
+                 "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    record = json.loads(out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))   # one seed: SE null
+    assert record["table"] == "remedies" and record["profile"] == "quick" and record["seeds"] == 1
+    assert record["summary"]["none"]["iw_nll"][1] is None
+    assert list(record["per_seed"]) == ["lm", "none"] and all(
+        len(v) == 1 for row in record["per_seed"].values() for v in row.values())
+    assert [ln.split()[:3] for ln in err.splitlines() if ln.startswith("seed ")] == [["seed", "0", "lm"],
+                                                                                    ["seed", "0", "none"]]
+    nll = record["per_seed"]["none"]["iw_nll"][0]
+    assert record["summary"]["none"]["iw_nll"][0] == nll                      # one seed: the mean is the value
+
+    from pathlib import Path
+
+    checkpoints = {p: p.stat().st_mtime_ns for p in Path(os.environ["VAELAB_CACHE"]).rglob("*.pt")}
+    assert len(checkpoints) == 2
+    assert main(["table", "remedies", "--seeds", "1", "--device", "cpu", "--no-progress"]) == 0
+    md = capsys.readouterr().out
+    row = next(ln for ln in md.splitlines() if ln.startswith("| none |"))
+    assert row.split("|")[2].strip() == f"{nll:.2f}"                           # the same number, from the cache:
+    assert {p: p.stat().st_mtime_ns for p in checkpoints} == checkpoints      # nothing retrained or rewritten

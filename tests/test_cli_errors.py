@@ -156,3 +156,77 @@ def test_no_message_recommends_unsafe_loading():
     hits = [f"{p}:{i}" for p in package.rglob("*.py")
             for i, line in enumerate(p.read_text().splitlines(), 1) if unsafe.search(line)]
     assert hits == []
+
+
+def _serve_yahoo(server, monkeypatch, tmp_path):
+    """A tiny Yahoo archive on the local server, put where the real (digest-less) Yahoo source is."""
+    import io
+    import tarfile
+
+    from vaelab.data import corpora
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for split, text in {"train": "1\tgood answer here\n2\tbad answer\n3\tgood good answer\n",
+                            "valid": "1\tgood\n", "test": "2\tanswer bad\n"}.items():
+            info = tarfile.TarInfo(f"yahoo_data/yahoo.{split}.txt")
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    (server.folder / "yahoo.tar.gz").write_bytes(buf.getvalue())
+    monkeypatch.setitem(corpora.SOURCES, "yahoo", {"archive": (server.url("yahoo.tar.gz"), None, None)})
+    monkeypatch.setitem(corpora.MAX_LEN, "yahoo", 6)                # keeps the LSTM's few steps cheap
+    monkeypatch.setenv("VAELAB_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data" / "yahoo"
+
+
+def error_line(err: str) -> str:
+    """one_line() of stderr after the 'vaelab: downloading URL' progress lines, which are not part of the error."""
+    return one_line("\n".join(line for line in err.splitlines() if not line.startswith("vaelab: downloading")))
+
+
+YAHOO_TRAIN = ["train", "--dataset", "yahoo", "--model", "lstm", "--latent-dim", "2", "--hidden", "8", "--epochs",
+               "1", "--batch-size", "2", "--device", "cpu", "--no-progress"]
+
+
+@pytest.mark.filterwarnings("ignore:posterior collapse")     # one epoch on three documents
+def test_yahoo_from_the_cli_needs_the_opt_in_flag(server, tmp_path, monkeypatch, capsys):
+    folder = _serve_yahoo(server, monkeypatch, tmp_path)
+    out = tmp_path / "run"
+    rc = main([*YAHOO_TRAIN, "--out", str(out)])
+    line = one_line(capsys.readouterr().err)
+    assert rc == 1 and line.startswith("vaelab train:") and "yahoo.tar.gz" in line
+    assert "--allow-unverified-download" in line and "allow_unverified=True" in line
+    assert server.requests == 0 and not (out / "checkpoint.pt").exists()
+    assert not folder.exists() or list(folder.iterdir()) == []
+    rc = main([*YAHOO_TRAIN, "--allow-unverified-download", "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    assert server.requests == 1 and (out / "checkpoint.pt").is_file()
+    assert sorted(p.name for p in folder.iterdir()) == ["yahoo.test.txt", "yahoo.train.txt", "yahoo.valid.txt"]
+    # once cached, the corpus is used without the flag and without the network
+    rc = main([*YAHOO_TRAIN, "--out", str(tmp_path / "run2")])
+    assert rc == 0 and server.requests == 1
+
+
+def test_allow_unverified_download_never_bypasses_a_pinned_digest(server, tmp_path, monkeypatch, capsys):
+    from vaelab.data import corpora
+
+    _no_training(monkeypatch)
+    (server.folder / "ptb.valid.txt").write_text("the cat ran\n")
+    bad = {s: (server.url("ptb.valid.txt"), "0" * 64, None) for s in ("train", "valid", "test")}
+    monkeypatch.setitem(corpora.SOURCES, "ptb", bad)
+    monkeypatch.setenv("VAELAB_DATA_DIR", str(tmp_path / "data"))
+    rc = main(["train", "--dataset", "ptb", "--model", "lstm", "--allow-unverified-download",
+               "--out", str(tmp_path / "run")])
+    line = error_line(capsys.readouterr().err)
+    assert rc == 1 and "SHA-256 mismatch" in line and "0" * 64 in line
+    assert [p for p in (tmp_path / "data").rglob("*") if p.is_file()] == []
+    # for a dataset that is not a downloaded corpus the flag does nothing at all: straight on to training
+    import vaelab.train
+
+    def reached(*args, **kwargs):
+        raise RuntimeError("reached training")
+
+    monkeypatch.setattr(vaelab.train, "train", reached)
+    monkeypatch.setattr(corpora, "corpus_files", lambda *a, **k: pytest.fail("prepared a corpus for digits"))
+    rc = main(["train", "--dataset", "digits", "--allow-unverified-download", "--out", str(tmp_path / "run")])
+    assert rc == 1 and "reached training" in one_line(capsys.readouterr().err)

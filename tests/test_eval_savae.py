@@ -69,3 +69,23 @@ def test_refined_elbo_needs_an_savae_run():
         refined_elbo(model, torch.zeros(2, 5), {"objective": "elbo", **SVI})
     with pytest.raises(ValueError, match="svi_lr"):
         refined_elbo(model, torch.zeros(2, 5), {"objective": "savae", "svi_steps": 2})
+
+
+def test_compare_refined_pairs_two_models_on_common_noise():
+    """A model against itself differs by exactly 0 with SE 0 (common noise and draws); each side's ELBO after K
+    steps is elbo_of on refined_posteriors' q_K with the same seed."""
+    from vaelab.metrics.savae import compare_refined, elbo_of, refined_posteriors
+    from vaelab.models.vae import build_model
+
+    torch.manual_seed(0)
+    model = build_model("mlp", (6,), 2, [8])
+    x = torch.bernoulli(torch.full((12, 6), 0.4), generator=torch.Generator().manual_seed(1))
+    settings = dict(steps=3, lr=0.05, momentum=0.5, clip=None)
+    out = compare_refined(model, model, x, n_samples=20, seed=3, **settings)
+    for key in ("elbo_0", "elbo_K", "gain"):
+        assert out[f"diff_{key}"] == 0.0 and out[f"diff_{key}_se"] == 0.0
+    _, qk = refined_posteriors(model, x, seed=3, **settings)
+    assert out["base_elbo_K"] == pytest.approx(float(elbo_of(model, x, qk, 20, 3).mean()), rel=1e-6)
+    assert out["base_gain"] == pytest.approx(out["base_elbo_K"] - out["base_elbo_0"], abs=1e-6)
+    other = build_model("mlp", (6,), 2, [8])          # another encoder and decoder: a real difference
+    assert compare_refined(model, other, x, n_samples=20, seed=3, **settings)["diff_elbo_K"] != 0.0

@@ -1,10 +1,17 @@
 import math
+import warnings
 
 import pytest
 import torch
 
-from vaelab.metrics import iw_log_px
+from vaelab.data import load_dataset, subset
+from vaelab.data.text import BOS, EOS, PAD
+from vaelab.metrics import decoder_only_nll, iw_log_px
+from vaelab.metrics.collapse import is_collapsed, latent_usage
+from vaelab.models import build_model
 from vaelab.objectives import elbo_loss, iwae_loss, kl_warmup, log_importance_weights, make_objective
+from vaelab.objectives.elbo import decoder_only_loss
+from vaelab.train import TrainConfig, build_objective, fit, train
 
 from helpers import ppca_log_px, ppca_vae
 
@@ -86,3 +93,112 @@ def test_iw_samples_below_one_is_rejected():
     model, *_ = ppca_vae()
     with pytest.raises(ValueError, match="k must be an integer >= 1, got 0"):
         iw_log_px(model, torch.randn(2, 5), 0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 'lm': the decoder alone with z = 0 (the language-model baseline of the remedies table)
+# ---------------------------------------------------------------------------------------------------------------
+LM_V, LM_T, LM_D = 11, 6, 3
+
+
+def _lstm_vae(seed=0):
+    torch.manual_seed(seed)
+    return build_model("lstm", (LM_T,), LM_D, [16], vocab_size=LM_V, embed_dim=8)
+
+
+def _sentences(n, seed=0):
+    """Words (ids >= 4), then EOS, then PAD; lengths 1..T tokens including EOS."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(4, LM_V, (n, LM_T), generator=g)
+    lengths = torch.randint(1, LM_T + 1, (n,), generator=g)
+    pos = torch.arange(LM_T)[None]
+    x = torch.where(pos == lengths[:, None] - 1, torch.tensor(EOS), x)
+    return torch.where(pos >= lengths[:, None], torch.tensor(PAD), x)
+
+
+def test_lm_objective_is_the_decoders_nll_at_z_zero_and_sends_no_gradient_to_the_encoder():
+    model = _lstm_vae().eval()
+    x = _sentences(16)
+    loss, stats = decoder_only_loss(model, x)
+    with torch.no_grad():
+        # the reference: -log p(x | z = 0) per sentence, averaged; a code drawn from the prior gives another value
+        ref = -model.decode(torch.zeros(16, LM_D)).log_prob(x).mean()
+        z = 2 * torch.randn(16, LM_D, generator=torch.Generator().manual_seed(1))
+        other = -model.decode(z).log_prob(x).mean()
+    torch.testing.assert_close(loss.detach(), ref, rtol=1e-6, atol=1e-6)
+    assert abs(float(other - ref)) > 1e-2, "z = 0 and a random z give the same loss: the test cannot tell them apart"
+    assert float(stats["kl"]) == 0.0 and float(stats["elbo"]) == pytest.approx(-float(ref), rel=1e-6)
+    loss.backward()
+    enc = [p.grad for p in model.encoder.parameters()]
+    assert all(g is None or float(g.abs().max()) == 0.0 for g in enc), "the LM objective sent a gradient to the encoder"
+    dec = {n: p.grad for n, p in model.decoder.named_parameters()}
+    # every decoder weight that x reaches gets a gradient (init.weight multiplies z = 0, so only its bias does)
+    for name in ("embed.weight", "init.bias", "lstm.weight_ih_l0", "lstm.weight_hh_l0", "out.weight", "out.bias"):
+        assert dec[name] is not None and float(dec[name].abs().max()) > 0, name
+
+
+def test_lm_objective_has_no_parameters():
+    obj = build_objective("lm")
+    assert obj.params == {} and obj.trains_encoder is False
+    with pytest.raises(ValueError, match=r"objective='lm' has no parameter 'beta'"):
+        build_objective("lm", beta=0.5)
+    with pytest.raises(ValueError, match=r"'free_bits'"):
+        make_objective("lm", free_bits=0.25)
+
+
+def test_lm_objective_trains_the_decoder_only_and_does_not_warn_of_collapse():
+    cfg = TrainConfig(dataset="synthetic_text", model="lstm", objective="lm", latent_dim=2, hidden=[16], epochs=1,
+                      batch_size=32, train_size=128)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model, history = train(cfg, device="cpu", progress=False)
+    assert len(history) == 1 and history[0]["kl"] == 0.0
+    assert not [w for w in caught if "collapse" in str(w.message)], [str(w.message) for w in caught]
+    # the idle encoder looks collapsed by fit's own criterion: only trains_encoder=False keeps the warning away
+    x = load_dataset("synthetic_text", "train").x[:128]
+    assert is_collapsed(latent_usage(model, x)), "this check needs a config whose idle encoder looks collapsed"
+
+    # fit with 'lm' on a model of our own: the encoder's weights stay exactly as built, the decoder's move
+    ds = subset(load_dataset("synthetic_text", "train"), 128)
+    torch.manual_seed(3)
+    model = build_model("lstm", ds.meta["shape"], 2, [16], vocab_size=ds.meta["vocab_size"], embed_dim=8)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(model, ds, "lm", epochs=1, batch_size=32, device="cpu", progress=False)
+    assert not [w for w in caught if "collapse" in str(w.message)]
+    after = model.state_dict()
+    enc = [k for k in after if k.startswith("encoder.")]
+    assert enc and all(torch.equal(after[k], before[k]) for k in enc), "the LM objective moved the encoder"
+    assert not torch.equal(after["decoder.out.weight"], before["decoder.out.weight"]), "the decoder did not train"
+
+
+def _step_by_step_nll(decoder, z, x):
+    """-log p(x|z) (N,) one token at a time through the LSTM cell: an independent reference."""
+    state = decoder._state(z)
+    tok = torch.full((x.shape[0], 1), BOS)
+    out = torch.zeros(x.shape[0])
+    for t in range(x.shape[1]):
+        h, state = decoder.lstm(torch.cat([decoder.embed(tok), z[:, None]], -1), state)
+        logp = decoder.out(h[:, 0]).log_softmax(-1).gather(1, x[:, t:t + 1])[:, 0]
+        out -= torch.where(x[:, t] != PAD, logp, torch.zeros(()))
+        tok = x[:, t:t + 1]
+    return out
+
+
+def test_decoder_only_nll_is_the_exact_nll_of_an_lm_model_in_any_batch_size():
+    model, _ = train(TrainConfig(dataset="synthetic_text", model="lstm", objective="lm", latent_dim=2, hidden=[16],
+                                 epochs=1, batch_size=32, train_size=128), device="cpu", progress=False)
+    x = load_dataset("synthetic_text", "test").x[:50]
+    whole = decoder_only_nll(model, x, batch_size=50)
+    torch.testing.assert_close(decoder_only_nll(model, x, batch_size=7), whole, rtol=1e-5, atol=1e-5)
+    # -log p(x) of the language model is -log p(x | z = 0), scored token by token
+    with torch.no_grad():
+        exact = _step_by_step_nll(model.decoder, torch.zeros(50, 2), x)
+        lm_loss = float(decoder_only_loss(model, x)[0])
+    torch.testing.assert_close(whole, exact, rtol=1e-5, atol=1e-5)
+    assert float(whole.min()) > 0 and whole.shape == (50,)
+    # and its mean is what the 'lm' objective minimised
+    assert lm_loss == pytest.approx(float(exact.mean()), rel=1e-5)
+    with pytest.raises(ValueError, match="batch_size"):
+        decoder_only_nll(model, x, batch_size=0)

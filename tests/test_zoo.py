@@ -263,3 +263,26 @@ def test_zoo_members_are_exactly_what_each_notebook_trains(stem, monkeypatch):
     notebook_trainings(stem, notebook_parameters(stem))
     expected = {zoo.config(n, quick=True).key(): n for n in zoo.members(quick=True, notebook=stem)}
     assert set(trained) == set(expected), ({expected.get(k, k) for k in set(expected) ^ set(trained)})
+
+
+def test_cli_list_json_is_the_text_listing_as_rows(capsys):
+    """`zoo list --json`: one JSON array, the same rows (and filters) as the table, with typed fields."""
+    shipped = json.loads((SHIPPED / "manifest.json").read_text())["entries"]
+    assert main(["zoo", "list", "--quick", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)                    # the whole of stdout is one JSON document
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["vae-digits-2d"] == {"name": "vae-digits-2d", "kind": "image", "notebooks": "01", "cached": False,
+                                        "shipped": "quick:vae-digits-2d" in shipped, "principal": True,
+                                        "title": "VAE, 2-D latent, binarized 8x8 digits (notebook 01)"}
+    assert by_name["vae-digits-2d"]["shipped"] is True and by_name["beta-vae-digits/beta=0.5"]["principal"] is False
+    assert main(["zoo", "list", "--quick"]) == 0
+    table = capsys.readouterr().out.splitlines()[1:]
+    assert [line.split()[0] for line in table] == [r["name"] for r in rows]
+    for line, r in zip(table, rows):
+        assert line.split()[1:5] == [r["kind"], r["notebooks"], "yes" if r["cached"] else "no",
+                                     "yes" if r["shipped"] else "no"]
+    assert main(["zoo", "list", "--quick", "--principal", "--json"]) == 0
+    principal = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in principal] == [r["name"] for r in rows if r["principal"]]
+    assert "vae-digits-2d" in {r["name"] for r in principal} and "beta-vae-digits/beta=0.5" not in {
+        r["name"] for r in principal}

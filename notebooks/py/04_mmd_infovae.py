@@ -216,14 +216,14 @@ print(f"Exercise 1 passed: {float(mine):.5f}. The biased version is {float(biase
 #
 # $$
 # \underbrace{\mathbb E\,[-\log p(x\mid z)]}_{\text{reconstruction}} \;+\; (1-\alpha)\,
-# \mathbb E_x\,\mathrm{KL}\big(q(z\mid x)\,\|\,p(z)\big) \;+\; (\alpha+\lambda-1)\, \mathrm{MMD}\big(q(z),\,p(z)\big)
+# \mathbb E_x\,\mathrm{KL}\big(q(z\mid x)\,\|\,p(z)\big) \;+\; (\alpha+\lambda-1)\, \mathrm{MMD}^2\big(q(z),\,p(z)\big)
 # $$
 #
-# with MMD estimated between the batch's posterior samples $z_i\sim q(z\mid x_i)$ and fresh prior draws.
+# with the unbiased MMD² of section 1 estimated between the batch's posterior samples $z_i\sim q(z\mid x_i)$ and fresh prior draws.
 # - α = 0, λ = 1: the ELBO (the MMD weight is 0);
 # - α = 1 − β, λ = β: the β-VAE;
 # - α = 1: the **MMD-VAE**. There is no per-example KL, so the code can carry as much information as it needs,
-#   and λ·MMD keeps the *aggregate* on the prior.
+#   and λ·MMD² keeps the *aggregate* on the prior.
 #
 # Below, three 2-D models on the same digits: an **autoencoder** (α = 1, λ = 0: nothing pulls the codes
 # anywhere), the **ELBO-VAE**, and the **MMD-VAE** (α = 1, λ = 10). Each panel shows where the test codes

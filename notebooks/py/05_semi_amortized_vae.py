@@ -66,7 +66,11 @@ SEED = 0
 MODEL_2D = zoo.config("vae-bdigits-2d")
 N_DIGITS = 300                        # test digits
 PATH_STEPS, PATH_LR, PATH_MOMENTUM = 20, 0.01, 0.5   # the SVI path drawn in section 1 (no clipping)
-FT_STEPS, FT_LR, FT_EPOCHS = 5, 0.05, 20             # section 2: encoder-only training with K = FT_STEPS
+FT_STEPS, FT_EPOCHS, FT_MOMENTUM, FT_SEEDS = 5, 20, 0.5, 3   # section 2: encoder-only training, K = FT_STEPS
+# the step size of those K SVI steps (no clip), chosen for VAE+SVI alone: the largest gain in the VAE encoder's
+# ELBO from K = 5 steps (quick mode, 3 seeds): +0.050, +0.061, +0.062, +0.049 nats at 0.003, 0.005, 0.007, 0.01
+# (SE 0.003-0.008); negative from 0.02 up (-0.41 at the former 0.05). The sweep is at the end of section 2.
+FT_LR = 0.005
 # section 3: the five modes on synthetic text, LSTM encoder and decoder (the collapse-prone setup of notebook 02)
 TEXT_TRAIN = 2000 if QUICK else 10000 # sentences
 TEXT_EPOCHS = 10 if QUICK else 40
@@ -202,38 +206,88 @@ print("Exercise 1 passed.")
 # $r\lVert v\rVert$ is small (`vaelab.inference.savae`). The tests check both against brute-force autograd
 # through the unrolled steps in float64.
 #
-# **An experiment.** Freeze the decoder of the 2-D model and train only its encoder further, once on the VAE
-# objective $\text{ELBO}(\lambda_0)$ and once on the SA-VAE objective $\text{ELBO}(\lambda_K)$ with $K$ = `FT_STEPS`.
+# **An experiment.** Kim et al.'s claim is about the *final* posterior: trained through the $K$ steps, SA-VAE
+# reaches a better $\text{ELBO}(\lambda_K)$ than **VAE+SVI**, an encoder trained on $\text{ELBO}(\lambda_0)$ and
+# followed by the same $K$ steps. We test it on the 2-D model with its decoder frozen, so that only the encoder's
+# training differs. Its encoder is trained `FT_EPOCHS` epochs further, once on $\text{ELBO}(\lambda_0)$ (VAE) and once
+# on $\text{ELBO}(\lambda_K)$ (SA-VAE, $K$ = `FT_STEPS`). Then both are refined by the same $K$ steps (step size
+# `FT_LR`, the same noise) and scored on the same draws, for `FT_SEEDS` seeds of the training and of the noise. A fair
+# test needs a refinement that works: `FT_LR` is the step size whose $K$ steps raise the VAE encoder's ELBO most.
 
 # %%
 train_digits = vaelab.load_dataset("digits", "train", binarize="static")
-encoders = {}
-for objective in (build_objective("elbo"),
-                  build_objective("savae", svi_steps=FT_STEPS, svi_lr=FT_LR, svi_momentum=0.5, svi_clip=None)):
-    m = copy.deepcopy(model2d)
-    for p in m.decoder.parameters():
-        p.requires_grad_(False)                 # the same decoder for both: only the encoder's training differs
-    fit(m, train_digits, objective, epochs=FT_EPOCHS, lr=1e-3, seed=SEED, device=device, progress=False,
-        collapse_warning=False)
-    a, b = metrics.refined_posteriors(m, x_digits, steps=FT_STEPS, lr=FT_LR, momentum=0.5, clip=None, seed=SEED)
-    encoders[objective.name] = {"ELBO(λ0)": float(metrics.elbo_of(m, x_digits, a, 200).mean()),
-                           f"ELBO(λK), K={FT_STEPS}": float(metrics.elbo_of(m, x_digits, b, 200).mean())}
-ft = pd.DataFrame(encoders).T.rename(index={"elbo": "encoder trained on ELBO(λ0)", "savae": "encoder trained on ELBO(λK)"})
-ft["gain from refinement"] = ft.iloc[:, 1] - ft.iloc[:, 0]
-ft.round(3)
+objectives = {"vae": build_objective("elbo"),
+              "savae": build_objective("savae", svi_steps=FT_STEPS, svi_lr=FT_LR, svi_momentum=FT_MOMENTUM,
+                                       svi_clip=None)}
+ft_rows = []
+for seed in range(SEED, SEED + FT_SEEDS):
+    encoders = {}
+    for name, objective in objectives.items():
+        encoders[name] = m = copy.deepcopy(model2d)
+        m.decoder.requires_grad_(False)         # the same decoder for both: only the encoder's training differs
+        fit(m, train_digits, objective, epochs=FT_EPOCHS, lr=1e-3, seed=seed, device=device, progress=False,
+            collapse_warning=False)
+    # VAE+SVI (the VAE encoder, then K steps) against SA-VAE: the same K steps, the same noise, the same draws
+    ft_rows.append(metrics.compare_refined(encoders["vae"], encoders["savae"], x_digits, steps=FT_STEPS, lr=FT_LR,
+                                   momentum=FT_MOMENTUM, seed=seed))
+FT_ROWS = {"base": "VAE encoder + K steps (VAE+SVI)", "other": "SA-VAE encoder + K steps (SA-VAE)",
+           "diff": "SA-VAE − VAE+SVI (paired)"}
+FT_COLS = {"elbo_0": "ELBO(λ0)", "elbo_K": f"ELBO(λK), K = {FT_STEPS}", "gain": "gain of the K steps"}
+ft = metrics.over_seeds(ft_rows, keys=[f"{r}_{c}" for r in FT_ROWS for c in FT_COLS])
+print(f"η = {FT_LR}; nats per digit, mean ± SE over {FT_SEEDS} seeds. ELBO(λK) of SA-VAE − VAE+SVI per seed "
+      f"(± paired SE over the {len(digits)} digits): "
+      + ", ".join(f"{r['diff_elbo_K']:+.3f} ± {r['diff_elbo_K_se']:.3f}" for r in ft_rows))
+pd.DataFrame({col: {row: f"{ft[f'{r}_{c}']:+.3f} ± {ft[f'{r}_{c}_se']:.3f}" for r, row in FT_ROWS.items()}
+              for c, col in FT_COLS.items()})
 
 # %%
-# The claims, checked: the SA-VAE encoder hands over a worse starting point, designed for the refinement;
-# for the VAE encoder the same K steps help less (here they even hurt: the step size suits the SA encoder).
-vae_row, sa_row = ft.iloc[0], ft.iloc[1]
-assert sa_row["ELBO(λ0)"] < vae_row["ELBO(λ0)"]
-assert sa_row["gain from refinement"] > vae_row["gain from refinement"] + 0.5
-print("checked: trained through the steps, the encoder learns where the refinement should start")
+# The claims, checked (step size FT_LR):
+# 1. the refinement works: its K steps raise the VAE encoder's ELBO (VAE+SVI is a fair baseline)
+assert ft["base_gain"] > 3 * ft["base_gain_se"], (ft["base_gain"], ft["base_gain_se"])
+# 2. SA-VAE's claim, a final ELBO(λK) above VAE+SVI's with the same K steps, is not reproduced here:
+#    the difference is not above 3 SE
+assert ft["diff_elbo_K"] < 3 * ft["diff_elbo_K_se"], (ft["diff_elbo_K"], ft["diff_elbo_K_se"])
+print(f"checked: the K steps raise the VAE encoder's ELBO by {ft['base_gain']:+.3f} ± {ft['base_gain_se']:.3f} nats; "
+      f"SA-VAE ends {ft['diff_elbo_K']:+.3f} ± {ft['diff_elbo_K_se']:.3f} nats from VAE+SVI (not reproduced)")
 
 # %% [markdown]
-# Read the table: the SA-VAE encoder's $q_0$ is *worse* as a posterior, but $K$ steps from it gain far more
-# than from the VAE encoder. The encoder has learned the refinement's dynamics. VAE+SVI cannot learn this,
-# because no gradient tells the encoder what the steps will do.
+# **Read the table** (quick mode: the 2-D model trained 100 epochs, 300 test digits). The refinement works: $K$ = 5
+# steps of size 0.005 raise the VAE encoder's ELBO by +0.061 ± 0.005 nats. The encoder trained through those steps
+# hands over a slightly lower $\text{ELBO}(\lambda_0)$ (−0.036 ± 0.021 nats) and its steps gain slightly more
+# (+0.027 ± 0.012), neither beyond 3 SE, and it ends where VAE+SVI ends: −0.009 ± 0.009 nats. **SA-VAE's claim, a
+# better final posterior than VAE+SVI with the same steps, is not reproduced here.** Full mode (the model trained
+# 300 epochs, same settings) says the same: the steps gain +0.193 ± 0.012 nats; SA-VAE's encoder starts
+# 0.108 ± 0.048 lower, its steps gain 0.095 ± 0.028 more, and it ends −0.013 ± 0.022 nats from VAE+SVI.
+#
+# **What we tried.** A sweep by script (not in this notebook): quick mode, 20 epochs of encoder training, seeds 0-2,
+# ELBOs on 200 common draws, momentum 0.5, no clip; mean ± SE over the seeds, in nats.
+#
+# | step size $\eta$ | $K$=5: gain of VAE+SVI | $K$=5: SA-VAE − VAE+SVI | $K$=10: gain of VAE+SVI | $K$=10: SA-VAE − VAE+SVI |
+# |---|---|---|---|---|
+# | 0.002 | | | +0.074 ± 0.005 | −0.012 ± 0.004 |
+# | 0.003 | +0.050 ± 0.003 | +0.003 ± 0.008 | | |
+# | 0.005 | +0.061 ± 0.005 | −0.004 ± 0.010 | +0.106 ± 0.008 | −0.018 ± 0.004 |
+# | 0.007 | +0.062 ± 0.006 | −0.008 ± 0.009 | | |
+# | 0.01 | +0.049 ± 0.008 | −0.008 ± 0.006 | +0.092 ± 0.012 | −0.005 ± 0.005 |
+# | 0.02 | −0.039 ± 0.011 | +0.022 ± 0.005 | −0.027 ± 0.019 | +0.013 ± 0.008 |
+# | 0.05 | −0.406 ± 0.003 | +0.121 ± 0.012 | −0.520 ± 0.049 | +0.139 ± 0.028 |
+# | 0.1 | −1.56 ± 0.02 | +0.51 ± 0.08 | −1.84 ± 0.07 | +0.74 ± 0.01 |
+# | 0.2 | −6.98 ± 0.22 | +1.48 ± 0.07 | −8.0 ± 0.6 | +1.1 ± 0.6 |
+# | 0.5 | the steps diverge on some digits | | SA-VAE training stops on Inf | |
+# | 1.0 | SA-VAE training stops on Inf | | SA-VAE training stops on Inf | |
+#
+# Other refinements (momentum 0 with $\eta$ = 0.005-0.02, momentum 0.9 with $\eta$ = 0.001-0.005, gradients clipped
+# to norm 1 with $\eta$ = 0.01-0.1), 10 or 60 instead of 20 epochs of encoder training, and scoring on training digits
+# tell the same story. Wherever the steps raise the VAE encoder's ELBO, SA-VAE ends between −0.02 and +0.01 nats from
+# VAE+SVI. It ends above VAE+SVI by more than 3 SE only where the steps *lower* the VAE encoder's ELBO. There the
+# encoder trained through the steps learns to start where the overshooting steps land well: it does learn the
+# refinement's dynamics, but only to repair a refinement that should not be used, and it still ends below VAE+SVI
+# with a tuned step ($\eta$ = 0.05, $K$ = 5: −24.96 against −24.61 nats).
+#
+# **Why not here** (our reading, not a test). There is little room: in quick mode, the best Gaussian per digit
+# ($q^*$, `metrics.inference_gaps`, 500 Adam steps) has an ELBO only 0.32 ± 0.03 nats above the encoder's $q$, and
+# $K$ noisy one-draw steps recover at most about 0.07 of it ($K$ = 5) or 0.11 ($K$ = 10). Kim et al. measured the
+# benefit on much larger models (an LSTM on Yahoo Answers, see section 3) with $K$ = 20.
 #
 # ### Exercise 2 · one step of the backward pass by hand  *(your turn)*
 # For one example and one plain SVI step (no momentum, no clip), compute $d f(\lambda_1)/d\lambda_0$ from the

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["check", "train", "evaluate", "gap", "zoo"]
+COMMANDS = ["check", "train", "evaluate", "gap", "zoo", "table"]
 
 
 def build_parser() -> argparse.ArgumentParser:

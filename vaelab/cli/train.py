@@ -68,9 +68,21 @@ def add_parser(sub) -> None:
     t.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
     t.add_argument("--quick", action="store_true",
                    help=f"at most {QUICK_TRAIN_SIZE} training examples and {QUICK_MAX_EPOCHS} epochs")
+    t.add_argument("--allow-unverified-download", action="store_true",
+                   help="download a text corpus that has no published digest (yahoo) without verifying it; datasets "
+                        "with a pinned digest (short_yelp, ptb, MNIST) are always verified and ignore this flag")
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--out", required=True, help="output directory")
     t.set_defaults(func=run)
+
+
+def _prepare_unverified(dataset: str) -> None:
+    """Download (or find cached) a text corpus, accepting one that no digest pins; a no-op for other datasets."""
+    from ..data.corpora import CORPORA, corpus_files
+    from ..runtime import data_dir
+
+    if dataset in CORPORA:
+        corpus_files(dataset, data_dir(), allow_unverified=True)
 
 
 def run(args) -> int:
@@ -92,6 +104,8 @@ def run(args) -> int:
     if args.quick:
         cfg.train_size = min(cfg.train_size or QUICK_TRAIN_SIZE, QUICK_TRAIN_SIZE)
         cfg.epochs = min(cfg.epochs, QUICK_MAX_EPOCHS)
+    if args.allow_unverified_download:
+        _prepare_unverified(args.dataset)
     stopped, ctrl_c = None, False
     try:
         model, history = train(cfg, device=args.device, progress=not args.no_progress)

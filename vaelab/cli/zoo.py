@@ -1,6 +1,7 @@
 """`python -m vaelab zoo list|build`: the model zoo's entries, and building them into the cache (and shipping)."""
 from __future__ import annotations
 
+import json
 import sys
 
 
@@ -10,6 +11,8 @@ def add_parser(sub) -> None:
     ls = zsub.add_parser("list", help="table of entries: name, kind, notebooks, cached?, shipped?")
     ls.add_argument("--quick", action="store_true", help="quick-mode configs (also VAELAB_QUICK=1 or CI)")
     ls.add_argument("--principal", action="store_true", help="only the principal models, not sweep members")
+    ls.add_argument("--json", action="store_true",
+                    help="one JSON array of rows (name, kind, notebooks, cached, shipped, principal, title)")
     b = zsub.add_parser("build", help="train (or load) entries into $VAELAB_CACHE and record them in the manifest")
     b.add_argument("names", nargs="*", metavar="NAME", help="entries to build (default: every one of the mode)")
     b.add_argument("--quick", action="store_true", help="quick-mode configs (also VAELAB_QUICK=1 or CI)")
@@ -31,9 +34,13 @@ def run(args) -> int:
     q = _quick(args)
     if args.zoo_command == "list":
         rows = zoo.status(quick=q, all_members=not args.principal)
-        print(f"{'name':<36}{'kind':<7}{'notebooks':<11}{'cached':<8}{'shipped':<8}title   ({'quick' if q else 'full'} mode)")
+        if args.json:
+            print(json.dumps(rows))
+            return 0
+        w = max([34] + [len(r["name"]) for r in rows]) + 2        # a long name must not run into the next column
+        print(f"{'name':<{w}}{'kind':<7}{'notebooks':<11}{'cached':<8}{'shipped':<8}title   ({'quick' if q else 'full'} mode)")
         for r in rows:
-            print(f"{r['name']:<36}{r['kind']:<7}{r['notebooks']:<11}{'yes' if r['cached'] else 'no':<8}"
+            print(f"{r['name']:<{w}}{r['kind']:<7}{r['notebooks']:<11}{'yes' if r['cached'] else 'no':<8}"
                   f"{'yes' if r['shipped'] else 'no':<8}{r['title']}")
         return 0
     try:

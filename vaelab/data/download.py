@@ -64,8 +64,9 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str | None, *, timeout: flo
     dest = Path(dest)
     expected = sha256.lower() if sha256 else None
     if expected is None and not allow_unverified:
-        raise DownloadError(f"no SHA-256 digest is known for {url}, so a download could not be verified; "
-                            f"pass allow_unverified=True to accept it anyway")
+        raise DownloadError(f"no SHA-256 digest is known for {dest.name} ({url}), so its download could not be "
+                            "verified; to accept it anyway pass allow_unverified=True (Python) or "
+                            "--allow-unverified-download (python -m vaelab train)")
     if dest.is_file() and (expected is None or sha256_file(dest) == expected):
         return dest
     wanted = f"{dest.name} from {url}"

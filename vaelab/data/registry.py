@@ -11,7 +11,7 @@ from .dataset import Dataset, subset
 
 OFFLINE = ("digits",) + tuple(offline.TOY) + ("synthetic_text",)
 DOWNLOADED = ("binarized_mnist", "mnist", "fashion_mnist")
-TEXT_DOWNLOADED = ("ptb", "yahoo")   # vaelab.data.corpora; token ids like synthetic_text
+TEXT_DOWNLOADED = ("short_yelp", "ptb", "yahoo")   # vaelab.data.corpora; token ids like synthetic_text
 BINARIZE = (None, "static", "dynamic")
 
 
@@ -27,8 +27,10 @@ def available_datasets(root=None) -> dict[str, str]:
     status = {name: "built-in" for name in OFFLINE}
     for name in DOWNLOADED:
         status[name] = "ready" if mnist.is_prepared(name, root) else "download"
+    from .corpora import file_name
+
     for name in TEXT_DOWNLOADED:
-        ready = all((root / name / f"{name}.{s}.txt").is_file() for s in offline.SPLITS)
+        ready = all((root / name / file_name(name, s)).is_file() for s in offline.SPLITS)
         status[name] = "ready" if ready else "download"
     return status
 

@@ -35,6 +35,19 @@ def mean_se(t: torch.Tensor) -> tuple[float, float]:
 
 
 @torch.inference_mode()
+def decoder_only_nll(model, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """-log p(x | z = 0) per example (N,), exact: the likelihood of a model trained with objective 'lm' (the
+    decoder alone). For any other model it is only a decoder evaluated at the prior's mean, not a likelihood."""
+    check_int("batch_size", batch_size, 1)
+    out = []
+    for i in range(0, x.shape[0], batch_size):
+        xb = x[i:i + batch_size]
+        z = torch.zeros(xb.shape[0], model.latent_dim, device=xb.device)
+        out.append(-model.decode(z).log_prob(xb))
+    return torch.cat(out) if out else torch.zeros(0, device=x.device)
+
+
+@torch.inference_mode()
 def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int | None = None, seed: int = 0,
               generator: torch.Generator | None = None, proposal=None, precision: str = "fp32",
               log_prior=None) -> torch.Tensor:

@@ -62,6 +62,32 @@ def elbo_of(model, x: torch.Tensor, q: DiagGaussian, n_samples: int = 10, seed: 
     return torch.cat(out)
 
 
+def compare_refined(base, other, x: torch.Tensor, *, steps: int, lr: float, momentum: float = 0.5,
+                    clip: float | None = None, n_samples: int = 200, seed: int = 0) -> dict:
+    """Two models with the same likelihood (e.g. one decoder, two encoders) refined by the same K SVI steps
+    (the same noise, from `seed`) and scored on the same draws (n_samples per example, also from `seed`).
+
+    Floats, nats per example (mean over the N examples of x), each with its standard error over the examples
+    under `<key>_se`, for m in ('base', 'other'): m_elbo_0 and m_elbo_K (the ELBO of q_0, the encoder's q, and
+    of q_K), m_gain = m_elbo_K - m_elbo_0; and diff_elbo_0, diff_elbo_K, diff_gain = other's minus base's.
+    Gains and differences are per example on common draws, so their SEs are paired. For VAE+SVI against
+    SA-VAE: base the VAE-trained encoder, other the SA-VAE-trained one, and the refinement SA-VAE was trained
+    with (steps, lr, momentum, clip)."""
+    x = check_finite("x", x).to(base.device)
+    per = {}
+    for name, model in (("base", base), ("other", other)):
+        q0, qk = refined_posteriors(model, x, steps=steps, lr=lr, momentum=momentum, clip=clip, seed=seed)
+        per[f"{name}_elbo_0"] = elbo_of(model, x, q0, n_samples, seed)
+        per[f"{name}_elbo_K"] = elbo_of(model, x, qk, n_samples, seed)
+        per[f"{name}_gain"] = per[f"{name}_elbo_K"] - per[f"{name}_elbo_0"]
+    for key in ("elbo_0", "elbo_K", "gain"):
+        per[f"diff_{key}"] = per[f"other_{key}"] - per[f"base_{key}"]
+    out = {}
+    for key, values in per.items():
+        out[key], out[f"{key}_se"] = mean_se(values)
+    return out
+
+
 def savae_report(model, x: torch.Tensor, *, steps: int, lr: float, momentum: float = 0.5,
                  clip: float | None = 5.0, init: str = "encoder", iw_samples: int = 100, n_samples: int = 10,
                  seed: int = 0) -> dict:

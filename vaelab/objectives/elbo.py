@@ -32,6 +32,18 @@ def elbo_loss(model, x: torch.Tensor, beta: float = 1.0, kl_weight: float = 1.0)
     return loss, {"loss": loss.detach(), "rec": rec, "kl": kl, "elbo": -(rec + kl)}
 
 
+def decoder_only_loss(model, x: torch.Tensor, kl_weight: float = 1.0):
+    """-log p(x | z = 0): the decoder alone, trained as a plain autoregressive model that never sees a code.
+
+    With z fixed at 0 the code's pathways into the decoder reduce to constant biases, so an LSTM decoder is an
+    LSTM language model (and a PixelCNN a PixelCNN) of the same size, trained alike: the baseline whose
+    likelihood a VAE with that decoder must match. Its -log p(x) is exact, so elbo = log p(x) and kl = 0."""
+    z = torch.zeros(x.shape[0], model.latent_dim, device=x.device)
+    loss = -model.decode(z).log_prob(x).mean()
+    rec = loss.detach()
+    return loss, {"loss": rec, "rec": rec, "kl": torch.zeros_like(rec), "elbo": -rec}
+
+
 def log_importance_weights(model, x: torch.Tensor, k: int, kl_weight: float = 1.0,
                            generator: torch.Generator | None = None):
     """log w_k = log p(x|z_k) + w * (log p(z_k) - log q(z_k|x)), z_k ~ q(z|x): returns (log_w (K, B), rec (K, B), kl (K, B)).

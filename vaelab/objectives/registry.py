@@ -10,7 +10,7 @@ from functools import partial
 
 from ..checks import check_choice, check_float, check_int
 from .collapse import check_free_bits, free_bits_loss
-from .elbo import elbo_loss, iwae_loss
+from .elbo import decoder_only_loss, elbo_loss, iwae_loss
 from .infovae import infovae_loss, mmd_weight
 from .mmd import KERNELS
 from .objective import Objective, ObjectiveKind, Param
@@ -50,6 +50,8 @@ KINDS = {kind.name: kind for kind in (
                   doc="rec + Σ_j max(λ, KL_j) (Kingma et al. 2016)"),
     ObjectiveKind("aggressive", {}, lambda: partial(elbo_loss, beta=1.0), encoder_first=True,
                   doc="the ELBO, with He et al. (2019)'s encoder-first inner loop in fit()"),
+    ObjectiveKind("lm", {}, lambda: decoder_only_loss, trains_encoder=False,
+                  doc="-log p(x|z=0): the decoder alone (a language model, for an LSTM), the baseline a VAE must match"),
 )}
 OBJECTIVES = tuple(KINDS)
 
@@ -59,5 +61,5 @@ def make_objective(name: str, **params) -> Objective:
 
     'elbo'; 'beta' (beta >= 0); 'iwae' (iw_samples >= 1); 'infovae' (alpha in [0, 1], lam >= 0 with
     alpha + lam - 1 >= 0, kernel 'imq' | 'rbf'); 'freebits' (free_bits >= 0 nats); 'aggressive' (the ELBO; fit()
-    runs the encoder-first schedule of vaelab.train.aggressive)."""
+    runs the encoder-first schedule of vaelab.train.aggressive); 'lm' (the decoder alone, z = 0)."""
     return KINDS[check_choice("objective", name, OBJECTIVES)].build(**params)

@@ -17,7 +17,8 @@ from .objectives import KINDS, OBJECTIVES, PARAM_DEFAULTS, build_objective, obje
 
 TEXT_DATASETS = ("synthetic_text",) + TEXT_DOWNLOADED
 IMAGE_DATASETS = ("digits",) + DOWNLOADED
-IMAGE_MODELS = ("conv", "pixelcnn")     # convolutional: they need (C, H, W) images
+IMAGE_MODELS = ("conv", "pixelcnn")
+NO_KL_TERM = ("sri", "lm")             # objectives with no KL term, so no KL schedule     # convolutional: they need (C, H, W) images
 CONDITIONING = ("spatial", "global")
 # each objective parameter's check (range and type), and who uses it, for TrainConfig.validate
 PARAM_CHECKS = {k: p.check for kind in KINDS.values() for k, p in kind.params.items()}
@@ -39,7 +40,7 @@ def _normalised(d: dict, keep: set) -> dict:
     for name, default in PRIOR_FIELDS.items():
         if name in d and d.get("prior", "gaussian") != "ebm" and name not in keep:
             d[name] = default
-    if d.get("objective") == "sri":                 # no KL term: no KL schedule
+    if d.get("objective") in NO_KL_TERM:            # no KL term: no KL schedule
         d.update({k: v for k, v in (("kl_warmup", 0.0), ("kl_cycles", 0)) if k in d and k not in keep})
     return d
 
@@ -149,9 +150,9 @@ class TrainConfig:
         if self.prior == "ebm" and self.objective != "sri":
             raise ValueError(f"prior='ebm' trains with objective='sri' (Pang et al. 2020 learn the EBM prior from "
                              f"short-run posterior samples), got objective={self.objective!r}")
-        if self.objective == "sri" and (self.kl_warmup or self.kl_cycles):
-            raise ValueError(f"kl_warmup={self.kl_warmup!r}, kl_cycles={self.kl_cycles!r}: objective='sri' has no KL "
-                             "term to schedule; leave both at 0")
+        if self.objective in NO_KL_TERM and (self.kl_warmup or self.kl_cycles):
+            raise ValueError(f"kl_warmup={self.kl_warmup!r}, kl_cycles={self.kl_cycles!r}: objective="
+                             f"{self.objective!r} has no KL term to schedule; leave both at 0")
         text = self.dataset in TEXT_DATASETS
         if (self.model in TEXT_MODELS) != text:
             wants = "a text dataset, e.g. 'synthetic_text'" if self.model in TEXT_MODELS else \

@@ -121,7 +121,7 @@ def nb03_base(q: bool, bmnist: bool) -> TrainConfig | None:
                        binarize="static", seed=0)
 
 
-def _gap(q: bool, bmnist: bool, what: str) -> TrainConfig | None:
+def nb03_gap(q: bool, bmnist: bool, what: str) -> TrainConfig | None:
     base = nb03_base(q, bmnist)
     if base is None:
         return None
@@ -142,9 +142,9 @@ _add("vae-bmnist-2d", "VAE, 2-D latent, binarized MNIST (full mode)", "image", [
      lambda q: nb03_base(q, True), True)
 for _w in _GAP_TITLES:
     _add(f"gap-bdigits/{_w}", f"{_GAP_TITLES[_w]}, binarized digits", "image", [NB03],
-         lambda q, w=_w: _gap(q, False, w))
+         lambda q, w=_w: nb03_gap(q, False, w))
     _add(f"gap-bmnist/{_w}", f"{_GAP_TITLES[_w]}, binarized MNIST (full mode)", "image", [NB03],
-         lambda q, w=_w: _gap(q, True, w), _w == "main")
+         lambda q, w=_w: nb03_gap(q, True, w), _w == "main")
 
 
 # -- notebook 04: MMD / InfoVAE on binarized digits (2-D), and strong decoders on them (8-D) --------------------

@@ -1,0 +1,36 @@
+"""`python -m vaelab table NAME`: one of the papers' tables, trained (or loaded) and scored headless over seeds."""
+from __future__ import annotations
+
+import sys
+
+
+def add_parser(sub) -> None:
+    from ..zoo.tables import PROFILES, TABLES
+
+    t = sub.add_parser("table", help="reproduce a paper's table over several seeds (mean ± SE across seeds)")
+    t.add_argument("name", choices=tuple(TABLES), help="remedies: posterior collapse on text and its remedies, beside "
+                   "a language model; gaps: approximation and amortization gaps for three encoder sizes; savae: the five "
+                   "SA-VAE training modes on text, beside a language model")
+    t.add_argument("--profile", default="quick", choices=PROFILES,
+                   help="quick: offline data (synthetic text, 8x8 digits), seconds per model; lecture: short Yelp and "
+                        "binarized MNIST sized for a CPU, minutes per model (the data: VAELAB_DATA_DIR, else a "
+                        "download); paper: larger models and whole test sets, for a GPU")
+    t.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    t.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
+    out = t.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the whole record as one JSON object")
+    out.add_argument("--markdown", action="store_true", help="print a markdown table (the default)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars while training")
+    t.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..checks import check_int
+    from ..zoo.tables import build_table, to_json, to_markdown
+
+    check_int("seeds", args.seeds, 1)
+    record = build_table(args.name, args.profile, args.seeds, device=args.device,
+                         progress=False if args.no_progress else None,
+                         log=lambda line: print(line, file=sys.stderr))
+    print(to_json(record) if args.json else to_markdown(record))
+    return 0

@@ -1,0 +1,122 @@
+"""`vaelab table remedies`: posterior collapse of an LSTM text VAE and its remedies, beside a language model.
+
+Rows: 'lm', the same LSTM decoder trained alone (objective 'lm': z fixed at 0), whose -log p(x) is exact; then
+one VAE per remedy (vaelab.train.remedies). Each is scored on the same test sentences: -log p(x) by importance
+sampling, KL, MI, active units, perplexity, and a linear probe reading the sentiment label from one z ~ q(z|x).
+Bowman et al. (2016) and He et al. (2019): the plain VAE collapses to the language model (KL ≈ 0).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+
+from ..checks import check_int
+from ..data import Dataset
+from ..metrics.evaluate import evaluate
+from ..metrics.latent import encode_all, probe_stats
+from ..metrics.likelihood import decoder_only_nll
+from ..runtime import pick_device
+from ..train.cache import load_or_train
+from ..train.experiment import TrainConfig
+from ..train.remedies import remedy_config
+from .catalog import nb02_text
+from .table_stats import check_profile, footer, machine, pm, summarise, fixed_test_subset
+
+LM = "lm"
+TEXT_REMEDIES = ("none", "kl_warmup", "cyclical", "freebits", "word_dropout")
+
+# profile -> (base config of the text VAE (None: notebook 02's quick config), test sentences, importance samples)
+SIZES = {
+    "quick": (None, 1000, 50),
+    "lecture": (dict(dataset="short_yelp", model="lstm", latent_dim=32, hidden=[128], epochs=20, batch_size=64),
+                2000, 50),
+    "paper": (dict(dataset="short_yelp", model="lstm", latent_dim=32, hidden=[512], epochs=30, batch_size=32),
+              10000, 500),
+}
+
+PAPER = {
+    "source": "He et al. (2019), Table 2, on the longer Yelp review corpus (not short Yelp: absolute NLLs are not "
+              "comparable, the pattern is); nats per review, as quoted in ../shared/data/README.md",
+    "rows": {"LSTM LM": {"NLL": 358.1, "KL": 0.0}, "VAE": {"NLL": 357.9, "KL": 0.0},
+             "SA-VAE": {"NLL": 355.9, "KL": 2.8}, "aggressive VAE": {"NLL": 355.9, "KL": 3.8}},
+}
+
+
+def text_base(profile: str, seed: int = 0) -> TrainConfig:
+    """The plain-ELBO LSTM VAE config of `profile`, with `seed`."""
+    if check_profile(profile) == "quick":        # exactly notebook 02's quick config: the zoo's checkpoints
+        return nb02_text(True).variant(seed=seed)
+    return TrainConfig(**SIZES[profile][0], seed=seed)
+
+
+def remedy_configs(profile: str, seed: int = 0, remedies=TEXT_REMEDIES) -> dict:
+    """{row name: TrainConfig} for one seed: the language model, then one VAE per remedy."""
+    base = text_base(profile, seed)
+    return {LM: base.variant(objective="lm"), **{r: remedy_config(base, r) for r in remedies}}
+
+
+@torch.inference_mode()
+def score(row: str, model, test: Dataset, iw_samples: int, seed: int) -> dict:
+    """One model's numbers on `test`: the exact NLL for the language model, importance-sampled for a VAE."""
+    x = test.x.to(model.device)
+    if row == LM:
+        nll = decoder_only_nll(model, x).double()
+        return {"iw_nll": float(nll.mean()), "iw_nll_se": float(nll.std() / math.sqrt(len(nll))), "kl": 0.0,
+                "mi": 0.0, "active_units": 0, "ppl": math.exp(float(nll.sum()) / float((x != 0).sum()))}
+    res = evaluate(model, test, iw_samples=iw_samples, batch_size=250, seed=seed)
+    out = {k: res[k] for k in ("iw_nll", "iw_nll_se", "elbo", "kl", "kl_se", "mi", "mi_se", "mi_ceiling",
+                               "active_units", "ppl")}
+    if test.y is not None:
+        y = test.y if test.y.dim() == 1 else test.y[:, 1]      # synthetic text: column 1 is the sentiment
+        mu, logvar = encode_all(model, x)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed)).to(mu)
+        out.update(probe_stats(z.cpu(), y, seed))
+    return out
+
+
+def remedies_table(profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None,
+                   remedies=TEXT_REMEDIES) -> dict:
+    """Train (or load) the language model and one VAE per remedy for seeds 0..seeds-1, score each on the same
+    test sentences. A JSON-ready record: per_seed values, summary (mean, se) across seeds with nll_minus_lm (the
+    paired per-seed difference to the LM), the configs of seed 0, the paper's figures, machine and seconds."""
+    check_profile(profile)
+    check_int("seeds", seeds, 1)
+    dev = pick_device(device)
+    log = log or (lambda line: None)
+    _, n_test, iw_samples = SIZES[profile]
+    per_seed: dict = {}
+    configs: dict = {}
+    t0 = time.perf_counter()
+    test = fixed_test_subset(text_base(profile).dataset, n_test)
+    for seed in range(seeds):
+        for row, cfg in remedy_configs(profile, seed, remedies).items():
+            t = time.perf_counter()
+            model, _ = load_or_train(cfg, device=dev, progress=progress)
+            s = score(row, model, test, iw_samples, seed)
+            log(f"seed {seed} {row:<13} nll {s['iw_nll']:8.3f}  kl {s['kl']:6.3f}  au {s['active_units']:2d}  "
+                f"probe {s.get('probe_acc', float('nan')):.3f}  ({time.perf_counter() - t:.0f} s)")
+            for k, v in s.items():
+                per_seed.setdefault(row, {}).setdefault(k, []).append(v)
+            configs.setdefault(row, cfg.to_dict())
+    return {"table": "remedies", "profile": profile, "seeds": seeds, "device": str(dev),
+            "dataset": configs[LM]["dataset"], "n_test": len(test), "iw_samples": iw_samples,
+            "per_seed": per_seed, "summary": summarise(per_seed, baseline=LM), "configs": configs,
+            "paper": PAPER, "machine": machine(), "seconds": time.perf_counter() - t0}
+
+
+def remedies_markdown(record: dict) -> str:
+    """The record as a markdown table (mean ± SE across seeds), the paper's rows and the machine below."""
+    head = (f"**remedies**, profile `{record['profile']}`, {record['dataset']}, {record['seeds']} seed(s), "
+            f"{record['n_test']} test sentences, K = {record['iw_samples']}; mean ± SE across seeds")
+    cols = ["row", "NLL (nats/sentence)", "NLL − LM (paired)", "PPL", "KL", "MI", "active units", "probe acc",
+            "chance"]
+    lines = [head, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row, m in record["summary"].items():
+        cells = [row, pm(m["iw_nll"]), pm(m["nll_minus_lm"]) if "nll_minus_lm" in m else "0 (itself)",
+                 pm(m["ppl"], 1), pm(m["kl"]), pm(m["mi"]), pm(m["active_units"], 1),
+                 pm(m["probe_acc"], 3) if "probe_acc" in m else "—",
+                 f"{m['probe_chance'][0]:.3f}" if "probe_chance" in m else "—"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines + footer(record))

@@ -1,0 +1,86 @@
+"""What every table of `vaelab table` shares: profiles, the fixed test subset, mean ± SE across seeds, the machine."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..checks import check_choice
+from ..data import Dataset, load_dataset, subset
+
+PROFILES = ("quick", "lecture", "paper")
+
+
+def fixed_test_subset(dataset: str, n: int, binarize: str | None = None) -> Dataset:
+    """A seeded random subset of n test examples (the same for every model and seed of a table). Random, not the
+    first n: binarized MNIST's test rows are stored sorted by digit."""
+    return subset(load_dataset(dataset, "test", binarize=binarize), n, seed=0)
+
+
+def seed_mean_se(values) -> tuple[float, float | None]:
+    """Mean and standard error (sample std / sqrt(n)) of a list of numbers; the SE is None for one value (JSON
+    null: there is no spread to measure)."""
+    vals = [float(v) for v in values]
+    if not vals:
+        raise ValueError("values must hold at least one number (one per seed), got none")
+    m = sum(vals) / len(vals)
+    if len(vals) < 2:
+        return m, None
+    var = sum((v - m) ** 2 for v in vals) / (len(vals) - 1)
+    return m, math.sqrt(var / len(vals))
+
+
+def summarise(per_seed: dict, baseline: str | None = None, key: str = "iw_nll", diff: str = "nll_minus_lm") -> dict:
+    """{row: {metric: [value per seed]}} -> {row: {metric: (mean, se)}}. With a baseline row, every other row also
+    gets `diff`: the paired per-seed difference of its `key` to the baseline's, as (mean, se) across seeds."""
+    out = {}
+    base = per_seed.get(baseline, {}).get(key) if baseline else None
+    for row, metrics in per_seed.items():
+        out[row] = {k: seed_mean_se(v) for k, v in metrics.items()
+                    if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)}
+        if base is not None and row != baseline:
+            if len(metrics[key]) != len(base):
+                raise ValueError(f"row {row!r} has {len(metrics[key])} seed(s) of {key!r}, the baseline {baseline!r} "
+                                 f"{len(base)}: a paired difference needs the same seeds")
+            out[row][diff] = seed_mean_se([a - b for a, b in zip(metrics[key], base)])
+    return out
+
+
+def check_profile(profile: str) -> str:
+    return check_choice("profile", profile, PROFILES)
+
+
+def machine() -> dict:
+    """Where a table ran: CPU model, torch version and threads, and the GPU's name when there is one."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"cpu": cpu, "torch": torch.__version__, "threads": torch.get_num_threads(), "gpu": gpu}
+
+
+def pm(pair, digits: int = 2) -> str:
+    """'mean ± se' (just the mean when there is no SE: one seed)."""
+    mean, se = pair
+    return f"{mean:.{digits}f}" if se is None else f"{mean:.{digits}f} ± {se:.{digits}f}"
+
+
+def footer(record: dict) -> list[str]:
+    """The markdown lines under a table: the paper's figures and where and how long it ran."""
+    lines = []
+    paper = record.get("paper")
+    if paper:
+        cols = list(next(iter(paper["rows"].values())))
+        lines += ["", f"Paper, for orientation: {paper['source']}.", "", "| row | " + " | ".join(cols) + " |",
+                  "|---|" + "---|" * len(cols)]
+        lines += [f"| {r} | " + " | ".join(str(v[c]) for c in cols) + " |" for r, v in paper["rows"].items()]
+    mach = record.get("machine")
+    if mach:
+        lines += ["", f"Ran on {mach['gpu'] or mach['cpu']} ({record['device']}, torch {mach['torch']}, "
+                      f"{mach['threads']} thread(s)) in {record['seconds'] / 60:.1f} min."]
+    return lines

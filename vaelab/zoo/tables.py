@@ -1,0 +1,56 @@
+"""The papers' tables at a chosen profile, over several seeds: what `python -m vaelab table NAME` prints.
+
+Profiles (vaelab.zoo.table_stats.PROFILES):
+  quick    offline data (synthetic text, 8x8 digits) and notebook 02/03's quick-mode models: seconds per model
+  lecture  real data (short Yelp, binarized MNIST 28x28), sized for this project's CPU: minutes per model
+  paper    larger models and whole test sets, closer to the papers: meant for a GPU
+
+Every model goes through load_or_train, so a table over models the zoo or an earlier run trained reuses their
+checkpoints. Each metric is given per seed and as mean ± standard error across seeds.
+
+    remedies  posterior collapse on text and its remedies, beside a language model (vaelab.zoo.table_remedies)
+    gaps      the approximation and amortization gaps for three encoder sizes (vaelab.zoo.table_gaps)
+    savae     Kim et al.'s five training modes on a text VAE, beside a language model (vaelab.zoo.table_savae)
+"""
+from __future__ import annotations
+
+import json
+import math
+
+from ..checks import check_choice
+from .table_gaps import gaps_markdown, gaps_table
+from .table_remedies import remedies_markdown, remedies_table
+from .table_savae import savae_markdown, savae_table
+from .table_stats import PROFILES
+
+TABLES = {"remedies": (remedies_table, remedies_markdown), "gaps": (gaps_table, gaps_markdown),
+          "savae": (savae_table, savae_markdown)}
+
+
+def build_table(name: str, profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None) -> dict:
+    """The record of table `name` (one of TABLES) at `profile` (one of PROFILES) over seeds 0..seeds-1."""
+    build, _ = TABLES[check_choice("table", name, tuple(TABLES))]
+    return build(profile, seeds, device=device, progress=progress, log=log)
+
+
+def to_json(record: dict) -> str:
+    """A table's record as strict JSON: a non-finite number (no such value in a finished table, but a diverged
+    metric would be one) becomes null rather than the NaN that JSON parsers such as jq refuse."""
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(record), allow_nan=False)
+
+
+def to_markdown(record: dict) -> str:
+    """A table's record as markdown."""
+    return TABLES[check_choice("record['table']", record.get("table"), tuple(TABLES))][1](record)
+
+
+__all__ = ["PROFILES", "TABLES", "build_table", "to_json", "to_markdown"]
