@@ -80,9 +80,10 @@ def test_table_remedies_cli_refuses_bad_input_and_prints_json_then_markdown(caps
     from pathlib import Path
 
     checkpoints = {p: p.stat().st_mtime_ns for p in Path(os.environ["VAELAB_CACHE"]).rglob("*.pt")}
-    assert len(checkpoints) == 2
+    assert sum(p.name == "checkpoint.pt" for p in checkpoints) == 2              # the LM and the VAE
+    assert sum(p.parent.name == "results" for p in checkpoints) == 2             # and their memoised scores
     assert main(["table", "remedies", "--seeds", "1", "--device", "cpu", "--no-progress"]) == 0
     md = capsys.readouterr().out
     row = next(ln for ln in md.splitlines() if ln.startswith("| none |"))
     assert row.split("|")[2].strip() == f"{nll:.2f}"                           # the same number, from the cache:
-    assert {p: p.stat().st_mtime_ns for p in checkpoints} == checkpoints      # nothing retrained or rewritten
+    assert {p: p.stat().st_mtime_ns for p in checkpoints} == checkpoints      # nothing retrained or rescored

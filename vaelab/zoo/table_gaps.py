@@ -15,6 +15,7 @@ from ..metrics.gaps import inference_gaps
 from ..runtime import pick_device
 from ..train.cache import load_or_train
 from ..train.experiment import TrainConfig
+from ..train.result_cache import memo
 from .catalog import nb03_gap
 from .table_stats import check_profile, footer, machine, pm, summarise, fixed_test_subset
 
@@ -61,7 +62,7 @@ def gaps_table(profile: str = "quick", seeds: int = 3, device=None, progress=Non
             cfg = gap_config(profile, row, seed)
             t = time.perf_counter()
             model, _ = load_or_train(cfg, device=dev, progress=progress)
-            res = inference_gaps(model, x, iw_samples=iw_samples, steps=steps, fullcov=False, seed=seed)
+            res = memo(inference_gaps, model, x, iw_samples=iw_samples, steps=steps, fullcov=False, seed=seed)
             s = {k: res[k] for k in KEYS}
             s.update({f"{k}_se": res[f"{k}_se"] for k in KEYS[:5]})
             log(f"seed {seed} {row:<16} log p(x) {s['log_px']:8.3f}  approximation {s['approximation_gap']:5.2f}  "

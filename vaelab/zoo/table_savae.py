@@ -17,6 +17,7 @@ from ..metrics.savae import savae_report
 from ..runtime import pick_device
 from ..train.cache import load_or_train
 from ..train.experiment import TrainConfig
+from ..train.result_cache import memo
 from .catalog import MODES, nb05_text
 from .table_remedies import LM, score
 from .table_stats import check_profile, footer, machine, pm, summarise, fixed_test_subset
@@ -70,10 +71,10 @@ def savae_table(profile: str = "quick", seeds: int = 3, device=None, progress=No
             t = time.perf_counter()
             model, history = load_or_train(cfg, device=dev, progress=progress)
             if row == LM:
-                s = score(LM, model, test, iw_samples, seed)
+                s = memo(score, LM, model, test.x, test.y, iw_samples, seed)
             else:
-                s = savae_report(model, test.x, init="prior" if row == "svi" else "encoder", iw_samples=iw_samples,
-                                 seed=seed, **svi)
+                s = memo(savae_report, model, test.x, init="prior" if row == "svi" else "encoder",
+                         iw_samples=iw_samples, seed=seed, **svi)
             s["train_seconds_per_epoch"] = sum(history.column("seconds")) / max(len(history), 1)
             log(f"seed {seed} {row:<11} nll {s['iw_nll']:8.3f}  kl {s['kl']:6.3f}  au {s['active_units']:2d}  "
                 f"({time.perf_counter() - t:.0f} s)")
