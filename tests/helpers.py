@@ -91,3 +91,12 @@ def count_host_reads(monkeypatch) -> dict:
             return _original(self, *a, **k)
         monkeypatch.setattr(torch.Tensor, name, counted)
     return reads
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on, so connecting is refused at once (download tests' 'no internet')."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,4 +1,5 @@
 import json
+import math
 import os
 import subprocess
 import sys
@@ -87,3 +88,24 @@ def test_table_remedies_cli_refuses_bad_input_and_prints_json_then_markdown(caps
     row = next(ln for ln in md.splitlines() if ln.startswith("| none |"))
     assert row.split("|")[2].strip() == f"{nll:.2f}"                           # the same number, from the cache:
     assert {p: p.stat().st_mtime_ns for p in checkpoints} == checkpoints      # nothing retrained or rescored
+
+
+def test_eval_of_a_language_model_run_reports_its_exact_nll(tmp_path, capsys):
+    """`eval` on an objective-'lm' run: the exact -log p(x | z = 0), not an importance-sampled estimate."""
+    from vaelab.cli import main
+    from vaelab.data import load_dataset
+    from vaelab.metrics import decoder_only_nll
+    from vaelab.train import load_checkpoint
+
+    out = tmp_path / "lm"
+    assert main(["train", "--dataset", "synthetic_text", "--model", "lstm", "--objective", "lm", "--epochs", "1",
+                 "--train-size", "200", "--latent-dim", "4", "--hidden", "16", "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--split", "test", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["exact"] is True and "iw_nll" not in got and "kl" not in got
+    model, _ = load_checkpoint(out / "checkpoint.pt")
+    x = load_dataset("synthetic_text", "test").x
+    nll = decoder_only_nll(model, x)
+    assert got["n"] == len(x) and got["nll"] == pytest.approx(float(nll.mean()), rel=1e-5)
+    assert got["ppl"] == pytest.approx(math.exp(float(nll.sum()) / float((x != 0).sum())), rel=1e-5)

@@ -3,7 +3,6 @@ files checked again, and short Yelp against the real reference copies when they 
 import hashlib
 import io
 import re
-import socket
 import tarfile
 import warnings
 from pathlib import Path
@@ -16,6 +15,8 @@ from vaelab.data import corpora
 from vaelab.data.corpora import SIZES, SOURCES, CorpusFileError, load_corpus
 from vaelab.data.download import DownloadError, OfflineError
 from vaelab.data.text import EOS, PAD, UNK
+
+from helpers import closed_port
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # The reference copies by their upstream names: what SHA256SUMS lists, and what SOURCES must pin.
@@ -30,16 +31,10 @@ YELP = {"train": "1\tthe food is great .\n0\tthe food is cold .\n1\tgreat staff\
         "valid": "0\tcold staff .\n", "test": "1\tgreat food\n0\tawful service\n"}
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(autouse=True)
 def _no_internet(monkeypatch):
     """Point the real sources at a refused port, so even a bug cannot make these tests download anything."""
-    port = _closed_port()
+    port = closed_port()
     for name, files in SOURCES.items():
         dead = {s: (f"http://127.0.0.1:{port}/{name}/{s}", sha, md5) for s, (_, sha, md5) in files.items()}
         monkeypatch.setitem(SOURCES, name, dead)

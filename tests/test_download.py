@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gzip
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +11,15 @@ import vaelab
 from vaelab.data import mnist
 from vaelab.data.download import DownloadError, OfflineError, fetch, sha256_file
 
+from helpers import closed_port
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def _closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on, so connecting is refused at once."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)
 def _no_internet(monkeypatch):
     """Point the real sources at a refused port, so even a bug cannot make these tests download anything."""
-    port = _closed_port()
+    port = closed_port()
     for name, files in mnist.SOURCES.items():
         dead = {f: (f"http://127.0.0.1:{port}/{f}", digest) for f, (_, digest) in files.items()}
         monkeypatch.setitem(mnist.SOURCES, name, dead)
@@ -117,7 +111,7 @@ def test_http_error_and_unknown_digest_are_download_errors(server, tmp_path):
 
 
 def test_offline_error_names_the_way_out(tmp_path):
-    url = f"http://127.0.0.1:{_closed_port()}/binarized_mnist_test.amat"
+    url = f"http://127.0.0.1:{closed_port()}/binarized_mnist_test.amat"
     with pytest.raises(OfflineError) as err:
         fetch(url, tmp_path / "dl" / "binarized_mnist_test.amat", "0" * 64, timeout=5)
     msg = str(err.value)

@@ -40,6 +40,13 @@ def run(args) -> int:
         result.update(split=args.split, dataset=cfg["dataset"])
         print_report(result, args.json)
         return 0
+    if cfg.get("objective") == "lm":
+        # the decoder alone at z = 0: its -log p(x) is exact (no encoder, no sampling)
+        from ..metrics.evaluate import decoder_only_report
+        result = decoder_only_report(model, ds, batch_size=args.batch_size)
+        result.update(split=args.split, dataset=cfg["dataset"])
+        print_report(result, args.json)
+        return 0
     result = evaluate(model, ds, iw_samples=args.iw_samples, batch_size=args.batch_size,
                       precision=args.precision)
     if cfg.get("objective") in SAVAE_MODES:

@@ -1,6 +1,6 @@
 """Metrics: log p(x) estimates, KL, mutual information, active units, latent probes."""
 from .collapse import COLLAPSE_KL, is_collapsed, latent_usage, perplexity
-from .evaluate import eval_inputs, evaluate
+from .evaluate import decoder_only_report, eval_inputs, evaluate
 from .gaps import GAP_KEYS, ConvergenceWarning, inference_gaps, posterior_picture
 from .latent import active_units, encode_all, kl_per_dim, linear_probe, mutual_information, mutual_information_stats
 from .latent_paths import decode_mean, decoded_path, encode_mean, lerp, prior_codes, slerp
@@ -15,7 +15,7 @@ from .encoder_free import chain_active_units, chain_posteriors, encoder_free_rep
 from .inference_compare import amortized_row, encoder_free_row, over_seeds
 from .latent import probe_stats
 
-__all__ = ["chain_samples", "energy_grid", "generated_points", "langevin_picture", "moment_bias", "sample_moments", "amortized_row", "chain_active_units", "chain_posteriors", "encoder_free_report", "encoder_free_row", "over_seeds", "probe_stats", "eval_inputs", "evaluate", "active_units", "encode_all", "kl_per_dim", "linear_probe",
+__all__ = ["chain_samples", "energy_grid", "generated_points", "langevin_picture", "moment_bias", "sample_moments", "amortized_row", "chain_active_units", "chain_posteriors", "encoder_free_report", "encoder_free_row", "over_seeds", "probe_stats", "eval_inputs", "evaluate", "decoder_only_report", "active_units", "encode_all", "kl_per_dim", "linear_probe",
            "mutual_information", "elbo_parts", "iw_log_px", "decoder_only_nll", "compare_refined", "decode_mean", "decoded_path", "encode_mean", "lerp",
            "GAP_KEYS", "inference_gaps", "posterior_picture",
            "prior_codes", "slerp", "aggregate_posterior_samples", "mmd_prior", "prior_samples", "two_sample_demo",

@@ -66,3 +66,22 @@ def evaluate(model, ds, iw_samples: int = 1000, batch_size: int = 500, seed: int
         "iw_samples": iw_samples,
         "likelihood": getattr(model, "likelihood", None) if tokens is None else "categorical",
     }
+
+
+def decoder_only_report(model, ds, batch_size: int = 500) -> dict:
+    """What `vaelab eval` reports for a run trained with objective 'lm' (the decoder alone, z = 0): nll, the exact
+    -log p(x | z = 0) in nats per example, with nll_se over the examples; n; exact=True; and for text
+    nll_per_token and ppl (corpus-level, EOS counted). An importance-sampled estimate would be meaningless there:
+    that decoder never saw any z but 0, and its encoder was never trained."""
+    from .likelihood import decoder_only_nll
+
+    model.eval()
+    x = check_finite("ds.x", eval_inputs(ds).to(model.device))
+    check_likelihood_data(getattr(model, "likelihood", "gaussian"), x)
+    nll = decoder_only_nll(model, x, batch_size)
+    out = {"exact": True, "n": int(x.shape[0])}
+    out["nll"], out["nll_se"] = mean_se(nll)
+    tokens = token_count(x)
+    if tokens is not None:
+        out["nll_per_token"], out["ppl"] = perplexity(nll, tokens)
+    return out

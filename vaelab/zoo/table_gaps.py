@@ -13,11 +13,10 @@ from ..checks import check_int
 from ..metrics.evaluate import eval_inputs
 from ..metrics.gaps import inference_gaps
 from ..runtime import pick_device
-from ..train.cache import load_or_train
 from ..train.experiment import TrainConfig
 from ..train.result_cache import memo
 from .catalog import nb03_gap
-from .table_stats import check_profile, footer, machine, pm, summarise, fixed_test_subset
+from .table_stats import check_profile, collect, fixed_test_subset, footer, machine, pm, summarise
 
 ROWS = ("encoder=32", "main", "encoder=512x512")
 KEYS = ("log_px", "elbo_qstar", "elbo_q", "approximation_gap", "amortization_gap", "qstar_converged")
@@ -49,27 +48,20 @@ def gaps_table(profile: str = "quick", seeds: int = 3, device=None, progress=Non
     check_profile(profile)
     check_int("seeds", seeds, 1)
     dev = pick_device(device)
-    log = log or (lambda line: None)
     n_test, iw_samples, steps = SIZES[profile]
     first = gap_config(profile, rows[0])
     test = fixed_test_subset(first.dataset, n_test, binarize=first.binarize)
     x = eval_inputs(test)
-    per_seed: dict = {}
-    configs: dict = {}
+
+    def measure(row, model, history, seed):
+        res = memo(inference_gaps, model, x, iw_samples=iw_samples, steps=steps, fullcov=False, seed=seed)
+        return {**{k: res[k] for k in KEYS}, **{f"{k}_se": res[f"{k}_se"] for k in KEYS[:5]}}
+
     t0 = time.perf_counter()
-    for seed in range(seeds):
-        for row in rows:
-            cfg = gap_config(profile, row, seed)
-            t = time.perf_counter()
-            model, _ = load_or_train(cfg, device=dev, progress=progress)
-            res = memo(inference_gaps, model, x, iw_samples=iw_samples, steps=steps, fullcov=False, seed=seed)
-            s = {k: res[k] for k in KEYS}
-            s.update({f"{k}_se": res[f"{k}_se"] for k in KEYS[:5]})
-            log(f"seed {seed} {row:<16} log p(x) {s['log_px']:8.3f}  approximation {s['approximation_gap']:5.2f}  "
-                f"amortization {s['amortization_gap']:5.2f}  ({time.perf_counter() - t:.0f} s)")
-            for k, v in s.items():
-                per_seed.setdefault(row, {}).setdefault(k, []).append(v)
-            configs.setdefault(row, cfg.to_dict())
+    per_seed, configs = collect(seeds, rows, lambda row, seed: gap_config(profile, row, seed), measure, device=dev,
+                                progress=progress, log=log,
+                                line=lambda s: f"log p(x) {s['log_px']:8.3f}  approximation {s['approximation_gap']:5.2f}"
+                                               f"  amortization {s['amortization_gap']:5.2f}")
     return {"table": "gaps", "profile": profile, "seeds": seeds, "device": str(dev), "dataset": first.dataset,
             "n_test": len(test), "iw_samples": iw_samples, "steps": steps, "per_seed": per_seed,
             "summary": summarise(per_seed), "configs": configs, "paper": PAPER, "machine": machine(),

@@ -7,23 +7,20 @@ Bowman et al. (2016) and He et al. (2019): the plain VAE collapses to the langua
 """
 from __future__ import annotations
 
-import math
 import time
 
 import torch
 
 from ..checks import check_int
 from ..data import Dataset
-from ..metrics.evaluate import evaluate
+from ..metrics.evaluate import decoder_only_report, evaluate
 from ..metrics.latent import encode_all, probe_stats
-from ..metrics.likelihood import decoder_only_nll
 from ..runtime import pick_device
-from ..train.cache import load_or_train
 from ..train.experiment import TrainConfig
 from ..train.remedies import remedy_config
 from ..train.result_cache import memo
 from .catalog import nb02_text
-from .table_stats import check_profile, footer, machine, pm, summarise, fixed_test_subset
+from .table_stats import check_profile, collect, fixed_test_subset, footer, machine, pm, summarise
 
 LM = "lm"
 TEXT_REMEDIES = ("none", "kl_warmup", "cyclical", "beta", "freebits", "word_dropout")
@@ -63,12 +60,12 @@ def score(row: str, model, x: torch.Tensor, y: torch.Tensor | None, iw_samples: 
     """One model's numbers on the test sentences x (token ids) with labels y (or None): the exact NLL for the
     language model, importance-sampled for a VAE; a VAE's probe reads y (synthetic text: its sentiment column)."""
     x = x.to(model.device)
+    ds = Dataset(x, y, {"kind": "text", "binarize": None})
     if row == LM:
-        nll = decoder_only_nll(model, x).double()
-        return {"iw_nll": float(nll.mean()), "iw_nll_se": float(nll.std() / math.sqrt(len(nll))), "kl": 0.0,
-                "mi": 0.0, "active_units": 0, "ppl": math.exp(float(nll.sum()) / float((x != 0).sum()))}
-    res = evaluate(model, Dataset(x, y, {"kind": "text", "binarize": None}), iw_samples=iw_samples, batch_size=250,
-                   seed=seed)
+        res = decoder_only_report(model, ds)
+        return {"iw_nll": res["nll"], "iw_nll_se": res["nll_se"], "kl": 0.0, "mi": 0.0, "active_units": 0,
+                "ppl": res["ppl"]}
+    res = evaluate(model, ds, iw_samples=iw_samples, batch_size=250, seed=seed)
     out = {k: res[k] for k in ("iw_nll", "iw_nll_se", "elbo", "kl", "kl_se", "mi", "mi_se", "mi_ceiling",
                                "active_units", "ppl")}
     if y is not None:
@@ -87,22 +84,15 @@ def remedies_table(profile: str = "quick", seeds: int = 3, device=None, progress
     check_profile(profile)
     check_int("seeds", seeds, 1)
     dev = pick_device(device)
-    log = log or (lambda line: None)
     _, n_test, iw_samples = SIZES[profile]
-    per_seed: dict = {}
-    configs: dict = {}
-    t0 = time.perf_counter()
     test = fixed_test_subset(text_base(profile).dataset, n_test)
-    for seed in range(seeds):
-        for row, cfg in remedy_configs(profile, seed, remedies).items():
-            t = time.perf_counter()
-            model, _ = load_or_train(cfg, device=dev, progress=progress)
-            s = memo(score, row, model, test.x, test.y, iw_samples, seed)   # a rerun only loads it
-            log(f"seed {seed} {row:<13} nll {s['iw_nll']:8.3f}  kl {s['kl']:6.3f}  au {s['active_units']:2d}  "
-                f"probe {s.get('probe_acc', float('nan')):.3f}  ({time.perf_counter() - t:.0f} s)")
-            for k, v in s.items():
-                per_seed.setdefault(row, {}).setdefault(k, []).append(v)
-            configs.setdefault(row, cfg.to_dict())
+    t0 = time.perf_counter()
+    per_seed, configs = collect(
+        seeds, tuple(remedy_configs(profile, 0, remedies)), lambda row, seed: remedy_configs(profile, seed, remedies)[row],
+        lambda row, model, history, seed: memo(score, row, model, test.x, test.y, iw_samples, seed),  # reruns load
+        device=dev, progress=progress, log=log,
+        line=lambda s: f"nll {s['iw_nll']:8.3f}  kl {s['kl']:6.3f}  au {s['active_units']:2d}  "
+                       f"probe {s.get('probe_acc', float('nan')):.3f}")
     return {"table": "remedies", "profile": profile, "seeds": seeds, "device": str(dev),
             "dataset": configs[LM]["dataset"], "n_test": len(test), "iw_samples": iw_samples,
             "per_seed": per_seed, "summary": summarise(per_seed, baseline=LM), "configs": configs,

@@ -15,12 +15,11 @@ from ..checks import check_int
 from ..inference.savae_modes import SAVAE_MODES
 from ..metrics.savae import savae_report
 from ..runtime import pick_device
-from ..train.cache import load_or_train
 from ..train.experiment import TrainConfig
 from ..train.result_cache import memo
 from .catalog import MODES, nb05_text
 from .table_remedies import LM, score
-from .table_stats import check_profile, footer, machine, pm, summarise, fixed_test_subset
+from .table_stats import check_profile, collect, fixed_test_subset, footer, machine, pm, summarise
 
 # Kim et al.'s settings: K SVI steps at lr 1 on the batch-mean loss, i.e. 1/B per example; momentum 0.5; clip 5;
 # KL warm-up over 10 epochs; LSTM sizes scaled down. profile -> (config, test sentences, importance samples)
@@ -57,30 +56,22 @@ def savae_table(profile: str = "quick", seeds: int = 3, device=None, progress=No
     check_profile(profile)
     check_int("seeds", seeds, 1)
     dev = pick_device(device)
-    log = log or (lambda line: None)
     _, n_test, iw_samples = SIZES[profile]
     ref = savae_config(profile, "savae")
     test = fixed_test_subset(ref.dataset, n_test)
     svi = dict(steps=ref.svi_steps, lr=ref.svi_lr, momentum=ref.svi_momentum, clip=ref.svi_clip)
-    per_seed: dict = {}
-    configs: dict = {}
+    def measure(row, model, history, seed):
+        if row == LM:
+            s = memo(score, LM, model, test.x, test.y, iw_samples, seed)
+        else:
+            s = memo(savae_report, model, test.x, init="prior" if row == "svi" else "encoder", iw_samples=iw_samples,
+                     seed=seed, **svi)
+        return {**s, "train_seconds_per_epoch": sum(history.column("seconds")) / max(len(history), 1)}
+
     t0 = time.perf_counter()
-    for seed in range(seeds):
-        for row in (LM,) + tuple(rows):
-            cfg = savae_config(profile, row, seed)
-            t = time.perf_counter()
-            model, history = load_or_train(cfg, device=dev, progress=progress)
-            if row == LM:
-                s = memo(score, LM, model, test.x, test.y, iw_samples, seed)
-            else:
-                s = memo(savae_report, model, test.x, init="prior" if row == "svi" else "encoder",
-                         iw_samples=iw_samples, seed=seed, **svi)
-            s["train_seconds_per_epoch"] = sum(history.column("seconds")) / max(len(history), 1)
-            log(f"seed {seed} {row:<11} nll {s['iw_nll']:8.3f}  kl {s['kl']:6.3f}  au {s['active_units']:2d}  "
-                f"({time.perf_counter() - t:.0f} s)")
-            for k, v in s.items():
-                per_seed.setdefault(row, {}).setdefault(k, []).append(v)
-            configs.setdefault(row, cfg.to_dict())
+    per_seed, configs = collect(seeds, (LM,) + tuple(rows), lambda row, seed: savae_config(profile, row, seed),
+                                measure, device=dev, progress=progress, log=log,
+                                line=lambda s: f"nll {s['iw_nll']:8.3f}  kl {s['kl']:6.3f}  au {s['active_units']:2d}")
     return {"table": "savae", "profile": profile, "seeds": seeds, "device": str(dev), "dataset": ref.dataset,
             "n_test": len(test), "iw_samples": iw_samples, "svi": svi, "per_seed": per_seed,
             "summary": summarise(per_seed, baseline=LM), "configs": configs, "paper": PAPER, "machine": machine(),

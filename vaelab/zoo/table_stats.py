@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import torch
 
@@ -44,6 +45,30 @@ def summarise(per_seed: dict, baseline: str | None = None, key: str = "iw_nll", 
                                  f"{len(base)}: a paired difference needs the same seeds")
             out[row][diff] = seed_mean_se([a - b for a, b in zip(metrics[key], base)])
     return out
+
+
+def collect(seeds: int, rows, config, measure, *, device, progress=None, log=None, line=None) -> tuple[dict, dict]:
+    """Train (or load) and score every row for seeds 0..seeds-1, seed by seed.
+
+    config(row, seed) -> TrainConfig; measure(row, model, history, seed) -> {metric: number}; line(scores) -> the
+    text logged per model (with its wall seconds). Returns per_seed {row: {metric: [value per seed]}} and configs
+    {row: the config dict of seed 0}."""
+    from ..train.cache import load_or_train
+
+    per_seed: dict = {}
+    configs: dict = {}
+    for seed in range(seeds):
+        for row in rows:
+            cfg = config(row, seed)
+            t = time.perf_counter()
+            model, history = load_or_train(cfg, device=device, progress=progress)
+            scores = measure(row, model, history, seed)
+            if log is not None:
+                log(f"seed {seed} {row:<16} {line(scores) if line else ''}  ({time.perf_counter() - t:.0f} s)")
+            for k, v in scores.items():
+                per_seed.setdefault(row, {}).setdefault(k, []).append(v)
+            configs.setdefault(row, cfg.to_dict())
+    return per_seed, configs
 
 
 def check_profile(profile: str) -> str:

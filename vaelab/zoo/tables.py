@@ -6,7 +6,8 @@ Profiles (vaelab.zoo.table_stats.PROFILES):
   paper    larger models and whole test sets, closer to the papers: meant for a GPU
 
 Every model goes through load_or_train, so a table over models the zoo or an earlier run trained reuses their
-checkpoints, and every score through vaelab.memo, so a second run of the same table (same vaelab code) only loads. Each metric is given per seed and as mean ± standard error across seeds.
+checkpoints, and every score through vaelab.memo, so a second run of the same table (same vaelab code) only
+loads. Each metric is given per seed and as mean ± standard error across seeds.
 
     remedies  posterior collapse on text and its remedies, beside a language model (vaelab.zoo.table_remedies)
     gaps      the approximation and amortization gaps for three encoder sizes (vaelab.zoo.table_gaps)
