@@ -272,7 +272,9 @@ by = table.set_index(["variant", "remedy"])
 lstm, pix, mlp = by.loc[("lstm", "none")], by.loc[("pixelcnn", "none")], by.loc[("mlp", "none")]
 # 1. collapse with strong decoders, none with the factorized one
 assert lstm.kl < 0.2 and lstm.active_units == 0 and lstm.mi < 0.15, lstm   # KL ≈ 0 (in nats)
-assert pix.kl < 0.2 and pix.active_units == 0 and pix.mi < 0.15, pix
+# the PixelCNN's collapse is judged by what z carries (KL, MI, the probe against chance), not by active units:
+# in full mode a collapsed PixelCNN keeps 2 'active' units (variance of E[z|x] just above 0.01) with KL 0.04
+assert pix.kl < 0.2 and pix.mi < 0.15 and pix.probe_acc < pix.probe_chance + 3 * pix.probe_acc_se, pix
 assert mlp.kl > 1.0 and mlp.active_units > 0 and mlp.mi > 1.0 and mlp.probe_acc > 0.25, mlp
 # 2. the collapsed decoder's likelihood is (nearly) as good as any remedy's
 assert lstm.iw_nll <= by.xs("lstm").iw_nll.min() + 0.5
