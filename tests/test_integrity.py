@@ -148,18 +148,19 @@ def test_a_prepared_npz_with_pickled_objects_is_refused_without_suggesting_allow
     assert "allow_pickle" not in str(err.value)
 
 
-def test_a_corrupt_cached_corpus_file_is_downloaded_again(server, tmp_path):
-    from test_corpora import ptb_sources
-    from vaelab.data.corpora import load_corpus
+def test_a_corrupt_cached_corpus_file_is_downloaded_again(server, tmp_path, monkeypatch):
+    from test_corpora import LINES, pin_fake
+    from vaelab.data.corpora import CorpusFileError, load_corpus
 
+    sources = pin_fake(monkeypatch, server, "ptb", LINES)     # tiny PTB files, pinned like the real ones
     root = tmp_path / "data"
-    good = load_corpus("ptb", "test", root, sources=ptb_sources(server), max_len=5)
+    good = load_corpus("ptb", "test", root, sources=sources, max_len=5)
     bad = root / "ptb" / "ptb.test.txt"
     bad.write_bytes(b"\xff\xfe not utf-8 \x80")
-    with pytest.raises(ValueError, match=str(bad)):
+    with pytest.raises(CorpusFileError, match=str(bad)):
         load_corpus("ptb", "test", root, download=False, max_len=5)
     with pytest.warns(UserWarning, match=f"{bad}.*downloading it again"):
-        again = load_corpus("ptb", "test", root, sources=ptb_sources(server), max_len=5)
+        again = load_corpus("ptb", "test", root, sources=sources, max_len=5)
     assert torch.equal(again.x, good.x)
 
 
