@@ -13,11 +13,10 @@ import torch
 
 from ..checks import check_int
 from ..data import Dataset
-from ..metrics.evaluate import decoder_only_report, evaluate
-from ..metrics.latent import encode_all, probe_stats
+from ..metrics.evaluate import decoder_only_report
 from ..runtime import pick_device
 from ..train.experiment import TrainConfig
-from ..train.remedies import remedy_config
+from ..train.remedies import remedy_config, remedy_row
 from ..train.result_cache import memo
 from .catalog import nb02_text
 from .table_stats import check_profile, collect, fixed_test_subset, footer, machine, pm, summarise
@@ -56,24 +55,17 @@ def remedy_configs(profile: str, seed: int = 0, remedies=TEXT_REMEDIES) -> dict:
 
 
 @torch.inference_mode()
-def score(row: str, model, x: torch.Tensor, y: torch.Tensor | None, iw_samples: int, seed: int) -> dict:
-    """One model's numbers on the test sentences x (token ids) with labels y (or None): the exact NLL for the
-    language model, importance-sampled for a VAE; a VAE's probe reads y (synthetic text: its sentiment column)."""
+def score(row: str, model, x: torch.Tensor, y: torch.Tensor, iw_samples: int, seed: int) -> dict:
+    """One model's numbers on the test sentences x (token ids) with labels y: the exact NLL for the language model;
+    for a VAE, vaelab.train.remedies.remedy_row (importance-sampled NLL, KL, MI, active units, and the probe
+    reading the sentiment label from one z ~ q(z|x))."""
     x = x.to(model.device)
     ds = Dataset(x, y, {"kind": "text", "binarize": None})
     if row == LM:
         res = decoder_only_report(model, ds)
         return {"iw_nll": res["nll"], "iw_nll_se": res["nll_se"], "kl": 0.0, "mi": 0.0, "active_units": 0,
                 "ppl": res["ppl"]}
-    res = evaluate(model, ds, iw_samples=iw_samples, batch_size=250, seed=seed)
-    out = {k: res[k] for k in ("iw_nll", "iw_nll_se", "elbo", "kl", "kl_se", "mi", "mi_se", "mi_ceiling",
-                               "active_units", "ppl")}
-    if y is not None:
-        y = y if y.dim() == 1 else y[:, 1]
-        mu, logvar = encode_all(model, x)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed)).to(mu)
-        out.update(probe_stats(z.cpu(), y, seed))
-    return out
+    return remedy_row(model, ds, iw_samples, label=1, seed=seed)     # synthetic text: column 1 is the sentiment
 
 
 def remedies_table(profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None,

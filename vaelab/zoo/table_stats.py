@@ -8,6 +8,7 @@ import torch
 
 from ..checks import check_choice
 from ..data import Dataset, load_dataset, subset
+from ..train.cache import load_or_train
 
 PROFILES = ("quick", "lecture", "paper")
 
@@ -53,8 +54,6 @@ def collect(seeds: int, rows, config, measure, *, device, progress=None, log=Non
     config(row, seed) -> TrainConfig; measure(row, model, history, seed) -> {metric: number}; line(scores) -> the
     text logged per model (with its wall seconds). Returns per_seed {row: {metric: [value per seed]}} and configs
     {row: the config dict of seed 0}."""
-    from ..train.cache import load_or_train
-
     per_seed: dict = {}
     configs: dict = {}
     for seed in range(seeds):
