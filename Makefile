@@ -11,7 +11,7 @@ STAMP := $(VENV)/.vaelab-installed
 # JupyterLab refuses to start as root (containers, some cloud VMs) unless told it may.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test env unit notebooks bench zoo clean-env
+.PHONY: lab test env unit notebooks bench zoo lecture-models clean-env
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("vaelab needs Python >= 3.10, this is " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
@@ -25,14 +25,16 @@ env: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
+# one pytest worker per core, at most 4 (tests/conftest.py gives each worker its share of the cores' threads)
+PYTEST_PARALLEL ?= -n logical --maxprocesses 4 --dist worksteal
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not notebook"
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not notebook"
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest -m notebook
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m notebook
 
 # make bench: every benchmark at the quick size (minutes on a CPU); on a GPU box:
 #   make bench BENCH_PROFILE=full BENCH_ARGS="--device cuda"
@@ -45,5 +47,19 @@ bench: $(STAMP)
 zoo: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m vaelab zoo build --quick --ship --no-progress
 
+# rebuild the lecture profile's shipped checkpoints (vaelab/zoo/lecture/: short Yelp, 3 seeds) from scratch, in a
+# fresh cache; needs the short Yelp data (VAELAB_DATA_DIR, else a download)
+lecture-models: $(STAMP)
+	VAELAB_CACHE=$$(mktemp -d) OMP_NUM_THREADS=1 $(BIN)/python -m vaelab zoo ship-lecture --no-progress
+
 clean-env:
 	rm -rf $(VENV)
+
+# make book: the course website in book/_build/html (book/build.py): every notebook executed in quick mode, then
+# rendered by Sphinx + MyST-NB. A rebuild reuses the executed copies while the notebooks and vaelab are unchanged.
+# A partial build: make book BOOK_ARGS="--only 00 03". Publishing: see the README.
+.PHONY: book
+BOOK_ARGS ?=
+book: $(STAMP)
+	$(BIN)/python -c 'import myst_nb, sphinx_book_theme' 2>/dev/null || $(BIN)/python -m pip install -e ".[book]"
+	$(BIN)/python book/build.py $(BOOK_ARGS)

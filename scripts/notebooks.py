@@ -1,10 +1,10 @@
-"""Notebook housekeeping: reviewable jupytext pairs, student (exercise) versions, and a CI check.
+"""Notebook housekeeping: reviewable jupytext pairs, student (exercise) versions, links, references, and a CI check.
 
-    python scripts/notebooks.py sync     # rewrite notebooks/py/*.py and notebooks/exercises/*.ipynb
+    python scripts/notebooks.py sync     # rewrite notebooks/py/*.py, notebooks/exercises/*.ipynb, REFERENCES.md
     python scripts/notebooks.py check    # exit 1 if any of them is stale, or a notebook carries outputs
 
 The notebooks in notebooks/ are the instructor versions and the source of truth. Solution cells carry the
-cell tag `solution` and mark the lines to hide:
+cell tag `solution` and mark the lines to hide, always inside the body of the exercise function:
 
     def my_kl(mu, logvar):
         # YOUR TURN: ...
@@ -12,9 +12,17 @@ cell tag `solution` and mark the lines to hide:
         return 0.5 * (...)
         # END SOLUTION
 
-The exercise version replaces each marked block by a TODO stub that raises NotImplementedError, keeps
-every other line (self-check cells included), and drops the outputs. The jupytext pair of each notebook
-is notebooks/py/<name>.py in the py:percent format: review the .py diff, edit the .ipynb.
+    mine = checks.yours_or_reference(my_kl, solutions.kl_to_standard_normal, mu, logvar)
+
+The exercise version replaces each marked block by a stub that raises NotImplementedError when the function is
+called, keeps every other line (self-check cells included), and drops the outputs. The notebook calls the
+function through `vaelab.checks.yours_or_reference`, so an unfilled stub prints one line and the rest of the
+notebook runs on the reference solution (vaelab.solutions); "Run All" reaches the end either way.
+
+`sync` also keeps, in the first markdown cell of every notebook, a links line to NOTATION.md and to the other
+version (student <-> instructor), and gathers the "## References" cells of all notebooks into REFERENCES.md.
+The jupytext pair of each notebook is notebooks/py/<name>.py in the py:percent format: review the .py diff,
+edit the .ipynb.
 """
 from __future__ import annotations
 
@@ -31,7 +39,10 @@ PAIRS = NOTEBOOKS / "py"
 EXERCISES = NOTEBOOKS / "exercises"
 BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
-STUB = '{indent}# TODO: your turn. Replace this line with your code.\n{indent}raise NotImplementedError("exercise: your turn")\n'
+STUB = ('{indent}# TODO: your turn. Replace this line with your code (until then the notebook uses the reference).\n'
+        '{indent}raise NotImplementedError("exercise: your turn")\n')
+LINKS = re.compile(r"^\*\*Notation:\*\*.*$", re.M)      # the links line of a notebook's first markdown cell
+REFERENCES_HEADING = "## References"
 
 
 # Where the notebooks are published: the Colab badge and install cell point here.
@@ -65,6 +76,44 @@ def with_colab(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     return nb
 
 
+def has_exercises(nb) -> bool:
+    return any("solution" in c.get("metadata", {}).get("tags", []) for c in nb.cells)
+
+
+def links_line(name: str, exercises: bool, student: bool = False) -> str:
+    """The line under a notebook's title: the notation page and the other version of the same notebook."""
+    if student:
+        return (f"**Notation:** [NOTATION.md](../NOTATION.md) · **Instructor version** (with solutions): "
+                f"[../{name}](../{name})")
+    line = "**Notation:** [NOTATION.md](NOTATION.md)"
+    if exercises:
+        line += f" · **Student version:** [exercises/{name}](exercises/{name})"
+    return line
+
+
+def with_links(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The notebook with the links line right under the title of its first markdown cell (or replaced there)."""
+    nb = copy.deepcopy(nb)
+    first_md = next(c for c in nb.cells if c.cell_type == "markdown")
+    line = links_line(name, has_exercises(nb))
+    if LINKS.search(first_md.source):
+        first_md.source = LINKS.sub(lambda _m: line, first_md.source, count=1)
+    else:
+        lines = first_md.source.split("\n")
+        title = next((i for i, t in enumerate(lines) if t.startswith("# ")), 0)
+        lines[title + 1:title + 1] = ["", line]
+        first_md.source = "\n".join(lines)
+    return nb
+
+
+def relink_for_exercises(source: str, name: str) -> str:
+    """A markdown cell as seen from notebooks/exercises/: the links line points back to the instructor version,
+    relative links gain '../', and the Colab badge opens the student version."""
+    source = LINKS.sub(lambda _m: links_line(name, True, student=True), source, count=1)
+    source = re.sub(r"\]\((?!https?:|#|/|mailto:|\.\./)([^)\s]+)\)", r"](../\1)", source)
+    return source.replace(f"blob/main/notebooks/{name}", f"blob/main/notebooks/exercises/{name}")
+
+
 def sources() -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
@@ -78,6 +127,9 @@ def strip_solutions(source: str, where: str) -> str:
             if inside:
                 raise ValueError(f"{where}: nested '# BEGIN SOLUTION'")
             inside, indent, found = True, m.group(1), True
+            if not indent:
+                raise ValueError(f"{where}: '# BEGIN SOLUTION' must sit inside the exercise function's body (indented), "
+                                 "so that its stub raises only when the function is called")
             continue
         if END.match(line):
             if not inside:
@@ -98,6 +150,9 @@ def exercise_version(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookN
     ex = copy.deepcopy(nb)
     n_solutions = 0
     for i, cell in enumerate(ex.cells):
+        if cell.cell_type == "markdown":
+            cell.source = relink_for_exercises(cell.source, name)
+            continue
         if cell.cell_type != "code":
             continue
         cell.outputs, cell.execution_count = [], None
@@ -106,8 +161,10 @@ def exercise_version(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookN
             n_solutions += 1
     if n_solutions:
         note = nbformat.v4.new_markdown_cell(
-            f"> **Student version** of `{name}`: the exercise cells raise `NotImplementedError` until you fill "
-            "them in; the self-check cells after them tell you whether you got it right.")
+            f"> **Student version** of `{name}` (the instructor version, with solutions, is `../{name}`). Each "
+            "exercise is a function with a `# TODO` line: replace it with your code and run the cell. Until you do, "
+            "the notebook says so in one line and carries on with the reference solution from `vaelab.solutions`, "
+            "so *Run All* reaches the end. The self-check cell after each exercise tells you whether yours is right.")
         note.id = "student-version"
         ex.cells.insert(0, note)
     return ex
@@ -117,28 +174,59 @@ def has_outputs(nb) -> bool:
     return any(c.get("outputs") or c.get("execution_count") for c in nb.cells if c.cell_type == "code")
 
 
+def references_cell(nb) -> nbformat.NotebookNode | None:
+    """The notebook's reference list: its last cell, a markdown cell headed '## References'."""
+    last = nb.cells[-1] if nb.cells else None
+    if last is not None and last.cell_type == "markdown" and last.source.startswith(REFERENCES_HEADING):
+        return last
+    return None
+
+
+def references_page(notebooks: dict[str, nbformat.NotebookNode]) -> str:
+    """notebooks/REFERENCES.md: every entry ('- ...' line) of the notebooks' reference cells, once, with the
+    notebooks that cite it."""
+    cited: dict[str, list[str]] = {}
+    for name, nb in notebooks.items():
+        cell = references_cell(nb)
+        for line in (cell.source.splitlines() if cell else []):
+            if line.startswith("- "):
+                cited.setdefault(line[2:].strip(), []).append(name[:2])
+    rows = [f"- {entry} *Cited in notebook{'s' if len(nbs) > 1 else ''} {', '.join(nbs)}.*"
+            for entry, nbs in sorted(cited.items(), key=lambda kv: kv[0].lower())]
+    return ("# References\n\nEvery paper the notebooks cite, with the notebooks that cite it. Generated by "
+            "`python scripts/notebooks.py sync` from the \"References\" cell at the end of each notebook: edit "
+            "those, not this file. Symbols: [NOTATION.md](NOTATION.md).\n\n" + "\n".join(rows) + "\n")
+
+
 def expected_files() -> dict[Path, str]:
     """Every generated file and the text it should hold."""
     import jupytext
 
-    files = {}
+    files, notebooks = {}, {}
     for path in sources():
         nb = nbformat.read(path, as_version=4)
+        notebooks[path.name] = nb
         text = jupytext.writes(nb, fmt="py:percent")
         # the pair must not depend on which jupytext wrote it
         files[PAIRS / f"{path.stem}.py"] = re.sub(r"^#\s+jupytext_version: .*\n", "", text, flags=re.M)
-        if any("solution" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+        if has_exercises(nb):
             files[EXERCISES / path.name] = nbformat.writes(exercise_version(nb, path.name)) + "\n"
+    files[NOTEBOOKS / "REFERENCES.md"] = references_page(notebooks)
     return files
+
+
+def completed(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """What sync makes of a source notebook: the Colab badge and install cell, and the links line."""
+    return with_links(with_colab(nb, name), name)
 
 
 def sync() -> int:
     for path in sources():
         nb = nbformat.read(path, as_version=4)
-        done = with_colab(nb, path.name)
+        done = completed(nb, path.name)
         if done != nb:
             nbformat.write(done, path)
-            print(f"added the Colab badge/install cell to {path.relative_to(ROOT)}")
+            print(f"added the Colab badge/install cell or the links line to {path.relative_to(ROOT)}")
     want = expected_files()
     # remove only what no source notebook on disk generates (a sync of a selection leaves the rest alone)
     existing = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
@@ -160,8 +248,10 @@ def check() -> int:
         nb = nbformat.read(path, as_version=4)
         if has_outputs(nb):
             problems.append(f"{path.relative_to(ROOT)} is committed with outputs: clear them")
-        if with_colab(nb, path.name) != nb:
-            problems.append(f"{path.relative_to(ROOT)} lacks the Colab badge or install cell")
+        if completed(nb, path.name) != nb:
+            problems.append(f"{path.relative_to(ROOT)} lacks the Colab badge, the install cell or its links line")
+        if references_cell(nb) is None:
+            problems.append(f"{path.relative_to(ROOT)} must end with a markdown cell headed '{REFERENCES_HEADING}'")
     want = expected_files()
     for path, text in want.items():
         if not path.exists():

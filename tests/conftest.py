@@ -15,12 +15,21 @@ def _isolated_env(tmp_path, monkeypatch):
     """Every test gets its own model cache and no progress bars; CPU only, deterministic kernels."""
     monkeypatch.setenv("VAELAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("VAELAB_PROGRESS", "0")
+    monkeypatch.delenv("VAELAB_PROFILE", raising=False)    # the profile comes from VAELAB_QUICK (set below)
     torch.manual_seed(0)
     yield
 
 
 def pytest_configure(config):
     os.environ.setdefault("VAELAB_QUICK", "1")
+    # Under pytest-xdist (make test runs one worker per core, at most 4), each worker and every kernel or
+    # subprocess it starts gets an equal share of the cores: torch's default of one thread per core in every
+    # worker would oversubscribe them and slow everything down many times over.
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if workers > 1:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
 
 
 class LocalServer:

@@ -142,3 +142,35 @@ def test_figures_stay_out_of_pyplot_and_use_large_type():
     assert ax.title.get_fontsize() >= 16 and ax.xaxis.label.get_fontsize() >= 14
     fig.canvas.draw()
     assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 12
+
+
+def test_remedy_bars_keeps_its_old_call_and_draws_the_given_numbers():
+    rows = [{"remedy": r, "kl": 0.5 + i, "kl_se": 0.1, "mi": 0.2 * i, "probe_acc": 0.3 + 0.1 * i, "probe_chance": 0.25}
+            for i, r in enumerate(["none", "beta", "freebits"])]
+    fig = plots.remedy_bars(rows, metrics=("kl", "mi", "probe_acc"), title="old call")
+    assert len(fig.axes) == 3                                      # one row per metric, one column (no variant)
+    for ax, key in zip(fig.axes, ("kl", "mi", "probe_acc")):
+        (bars,) = [c for c in ax.containers if hasattr(c, "patches")]
+        np.testing.assert_allclose([b.get_height() for b in bars.patches], [r[key] for r in rows])
+    chance = [ln for ln in fig.axes[2].get_lines() if ln.get_label() == "chance"]
+    assert len(chance) == 1 and set(chance[0].get_ydata()) == {0.25}
+    # an explicit chance level wins over the rows' own
+    fig = plots.remedies_grid(rows, metrics=("probe_acc",), chance=0.5)
+    assert {float(y) for ln in fig.axes[0].get_lines() if ln.get_label() == "chance" for y in ln.get_ydata()} == {0.5}
+    with pytest.raises(ValueError, match="none of the metrics"):
+        plots.remedies_grid(rows, metrics=("ppl",))
+
+
+def test_summary_bars_draws_each_metric_as_given():
+    rows = [{"label": "vae", "iw_nll": 60.2, "iw_nll_se": 0.4, "kl": 0.1, "kl_se": 0.05, "probe_acc": 0.26},
+            {"label": "savae", "iw_nll": 59.8, "iw_nll_se": 0.4, "kl": 2.0, "kl_se": 0.1, "probe_acc": 0.4}]
+    fig = plots.summary_bars(rows, metrics=("iw_nll", "kl", "probe_acc"), chance=0.25)
+    nll, kl, probe = fig.axes
+    np.testing.assert_allclose(np.asarray(nll.containers[0].lines[0].get_xdata(), float), [60.2, 59.8])   # points
+    (bars,) = [c for c in kl.containers if hasattr(c, "patches")]
+    np.testing.assert_allclose([b.get_width() for b in bars.patches], [0.1, 2.0])     # first row drawn on top
+    assert [b.get_y() + b.get_height() / 2 for b in bars.patches] == [1, 0]
+    assert [t.get_text() for t in nll.get_yticklabels()] == ["vae", "savae"]
+    assert any(ln.get_label() == "chance" and set(ln.get_xdata()) == {0.25} for ln in probe.get_lines())
+    with pytest.raises(ValueError, match="label='label'"):
+        plots.summary_bars([{"name": "x", "kl": 1.0}])

@@ -250,6 +250,16 @@ def test_model_picker_loads_links_and_shows_failures(digits):
         ModelPicker(names=["m2"], value="m9", load=load, test_data=data)
 
 
+def test_model_picker_displays_a_static_status_line(digits):
+    picker = ModelPicker(names=["m2", "m3"], load=lambda name, quick=None, device=None: (image_model(d=3), []),
+                         test_data=lambda name, n=None, quick=None: digits)
+    bundle = picker._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle      # live in JupyterLab
+    # a static page (no kernel) shows which model the cells below use, not "VBox(children=...)"
+    assert "m2" in bundle["text/html"] and "latent_dim 3" in bundle["text/html"]
+    assert f"{len(digits.x)} test examples" in bundle["text/html"]
+
+
 def test_kit_controls_check_their_arguments(digits):
     with pytest.raises(ValueError, match="dims"):
         LatentSliders(3, [3])

@@ -94,6 +94,8 @@ def test_an_error_in_a_callback_is_shown_in_the_output(monkeypatch):
     assert any("exploded on purpose" in line for line in err["traceback"])
     assert isinstance(ex.last_error, RuntimeError)
     assert torch.equal(ex.last_data, good)                     # the last good view is kept
+    static = ex._repr_mimebundle_()                            # a static page shows the error, not a stale figure
+    assert "image/png" not in static and "RuntimeError: decoder exploded on purpose" in static["text/plain"]
     monkeypatch.undo()
     ex.sliders[0].value = -1.0
     assert ex.last_error is None and shown_png(ex)
@@ -147,11 +149,42 @@ def test_interpolation_explorer_follows_the_pickers(digits):
         interpolation_explorer(model, digits, a=300)
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def static_html(bundle: dict, widget_state: dict | None = None) -> str:
+    """What `jupyter nbconvert --to html` makes of a notebook whose one cell displayed `bundle`."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    out = nbformat.v4.new_output("display_data", data=bundle)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("explorer", outputs=[out])])
+    if widget_state is not None:
+        nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+            "state": widget_state, "version_major": 2, "version_minor": 0}}
+    return HTMLExporter().from_notebook_node(nb)[0]
+
+
 def test_widgets_display_live_and_static(digits):
     ex = decoder_explorer(tiny_model())
     bundle = ex._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert WIDGET_VIEW in bundle                                            # one output: live in JupyterLab
     assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")   # what GitHub/nbconvert show
+
+
+def test_a_static_html_export_shows_the_figure_on_show():
+    ex = decoder_explorer(tiny_model())
+    ex.sliders[0].value = 2.0
+    bundle = ex._repr_mimebundle_()
+    assert bundle["image/png"] == ex.output.outputs[0]["data"]["image/png"]   # the current view, not the first
+    page = static_html(bundle)
+    assert f'src="data:image/png;base64,{bundle["image/png"]}"' in page
+    assert WIDGET_VIEW not in page
+    # With the widget's saved state in the notebook, nbconvert renders the view instead (JavaScript from a CDN,
+    # blank offline) and drops the picture: why static exports (tests/export_check.py, book/build.py) carry none.
+    state = {bundle[WIDGET_VIEW]["model_id"]: {"model_name": "VBoxModel", "model_module": "@jupyter-widgets/controls",
+                                               "model_module_version": "2.0.0", "state": {}}}
+    assert bundle["image/png"] not in static_html(bundle, state)
 
 
 # The maths these widgets call lives in vaelab.metrics.latent_paths; checked here against geometry.

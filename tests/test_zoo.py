@@ -213,7 +213,7 @@ def notebook_trainings(stem, P):
                     replace(main_cfg, hidden=P["LARGE_DECODER"], encoder_hidden=H), replace(main_cfg, epochs=P["SHORT"])):
             load_or_train(cfg)
     elif stem.startswith("04"):
-        base, lam = P["BASE"], P["LAMBDA_MMD"]
+        base, lam = P["BASE"], P["GAMMA"]
         compare_objectives({"ae": base.variant(objective="infovae", alpha=1.0, lam=0.0),
                             "elbo": base.variant(objective="elbo"),
                             "mmd": base.variant(objective="infovae", alpha=1.0, lam=lam)})
@@ -223,7 +223,7 @@ def notebook_trainings(stem, P):
                             "c": strong.variant(model="pixelcnn", layers=L, **mmd),
                             "d": strong.variant(model="pixelcnn", layers=2, conditioning="global"),
                             "e": strong.variant(model="pixelcnn", layers=2, conditioning="global", **mmd)})
-        infovae_sweep(P["LAMBDAS"], base, alpha=1.0)
+        infovae_sweep(P["GAMMAS"], base, alpha=1.0)
     elif stem.startswith("05"):
         load_or_train(P["MODEL_2D"])
         text_base = experiment.TrainConfig(

@@ -1,4 +1,4 @@
-"""Where things run and live: quick mode, device choice, seeds, data and cache directories."""
+"""Where things run and live: the profile (quick, lecture, full), device choice, seeds, data and cache directories."""
 from __future__ import annotations
 
 import os
@@ -12,12 +12,36 @@ import torch
 _FALSE = {"", "0", "false", "no", "off"}
 
 
-def is_quick() -> bool:
-    """Quick mode: VAELAB_QUICK=1, or any CI (the CI variable set to a true value)."""
+PROFILES = ("quick", "lecture", "full")
+
+
+def profile() -> str:
+    """How big the notebooks' models and data are:
+
+    - 'quick': small models on offline data (8x8 digits, synthetic text), shipped with vaelab; VAELAB_QUICK=1,
+      or any CI (the CI variable set to a true value), or VAELAB_PROFILE=quick;
+    - 'lecture' (VAELAB_PROFILE=lecture): the quick models, plus real-data results (short Yelp, binarized MNIST)
+      over 3 seeds from checkpoints that ship with vaelab (vaelab.zoo.lecture); needs the data downloaded once;
+    - 'full': every model at full size, trained on first use; VAELAB_QUICK=0, or no setting outside CI.
+    VAELAB_PROFILE wins over CI; it must agree with VAELAB_QUICK when both are set."""
+    chosen = os.environ.get("VAELAB_PROFILE", "").strip().lower()
     quick = os.environ.get("VAELAB_QUICK", "").strip().lower()
+    if chosen:
+        if chosen not in PROFILES:
+            raise ValueError(f"VAELAB_PROFILE={chosen!r} is not a profile; use one of {', '.join(PROFILES)}")
+        if quick and (quick not in _FALSE) != (chosen == "quick"):
+            raise ValueError(f"VAELAB_PROFILE={chosen!r} and VAELAB_QUICK={quick!r} disagree: unset VAELAB_QUICK "
+                             "(VAELAB_PROFILE alone chooses the profile)")
+        return chosen
     if quick:
-        return quick not in _FALSE
-    return os.environ.get("CI", "").strip().lower() not in _FALSE
+        return "quick" if quick not in _FALSE else "full"
+    return "full" if os.environ.get("CI", "").strip().lower() in _FALSE else "quick"
+
+
+def is_quick() -> bool:
+    """The small offline models: True in the quick and the lecture profile (which adds its real-data results on
+    top of the quick models, never full-size ones), False in the full profile."""
+    return profile() != "full"
 
 
 def quick_or_full(quick, full):

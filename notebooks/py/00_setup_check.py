@@ -16,6 +16,8 @@
 #
 # # 00 · Set-up check
 #
+# **Notation:** [NOTATION.md](NOTATION.md)
+#
 # **Learning goals**
 # - Confirm that Python, PyTorch and `vaelab` are installed and which device will do the work.
 # - See which datasets work offline.
@@ -136,3 +138,8 @@ plots.reconstruction_rows(x, model.reconstruct(x), title="Unseen test digits and
 first, last = history[0]["loss"], history[-1]["loss"]
 assert last < first, f"the loss did not fall ({first:.2f} -> {last:.2f}); rerun, or report your versions above"
 print(f"All set: the loss fell from {first:.1f} to {last:.1f} nats. Next: 01_elbo_and_latent_space.")
+
+# %% [markdown]
+# ## References
+#
+# - Loaiza-Ganem, G. & Cunningham, J. P. (2019). The continuous Bernoulli: fixing a pervasive error in variational autoencoders. *Advances in Neural Information Processing Systems (NeurIPS)*. arXiv:1907.06845.

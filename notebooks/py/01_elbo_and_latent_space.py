@@ -16,6 +16,8 @@
 #
 # # 01 · The ELBO and the latent space
 #
+# **Notation:** [NOTATION.md](NOTATION.md) · **Student version:** [exercises/01_elbo_and_latent_space.ipynb](exercises/01_elbo_and_latent_space.ipynb)
+#
 # **Learning goals**
 # - Read the ELBO as *reconstruction* minus *KL*, and compute the KL term yourself.
 # - See the **rate–distortion** trade-off: weighting the KL by β moves a model along a curve, from
@@ -44,7 +46,7 @@ from dataclasses import replace
 import torch
 
 import vaelab
-from vaelab import metrics, plots, widgets, zoo
+from vaelab import checks, metrics, plots, solutions, widgets, zoo
 from vaelab.metrics.latent_paths import decoded_path, lerp
 from vaelab.models import standard_normal_log_prob
 from vaelab.runtime import is_quick
@@ -88,10 +90,10 @@ print(f"device {device}; a {LATENT_DIM}-D VAE trained for {len(history)} epochs;
 #
 # - **Reconstruction cost** (also *distortion*): encode $x$, draw a code $z$, decode it; how many nats does
 #   the decoder need to describe the actual $x$? Small when the code carries what matters about $x$.
-# - **KL** (also *rate*): how far the code distribution for this $x$ moves away from the prior. A code that
+# - **KL** (also *rate*; rate and distortion are the names of Alemi et al. 2018): how far the code distribution for this $x$ moves away from the prior. A code that
 #   ignores $x$ costs 0. Averaged over the data, the KL is the information the code carries about $x$,
 #   $I(x; z)$, *plus* how far the codes' overall distribution $q(z)$ strays from the prior,
-#   $\mathrm{KL}(q(z)\,\|\,p(z))$: an upper bound on that information, not the information itself (notebooks 02
+#   $\mathrm{KL}(q(z)\,\|\,p(z))$ (Hoffman & Johnson 2016): an upper bound on that information, not the information itself (notebooks 02
 #   and 04 use this split).
 #
 # Training minimises their sum, $-\text{ELBO}$, so the two pull against each other: every nat of
@@ -111,16 +113,15 @@ plots.elbo_anatomy([float(rec[i]) for i in show] + [float(rec.mean())],
 # %% [markdown]
 # Two things to notice. The reconstruction cost is most of the bill: describing 64 binary pixels is
 # expensive. And the ELBO is **per image**: some digits cost many more nats than others (compare the
-# rows with the mean). The KL is a few nats: that is all the information about each image that this model
-# keeps in $z$, and it is enough to redraw a recognisable digit.
+# rows with the mean). The KL is a few nats, and its mean bounds the information about each image that this model
+# keeps in $z$ (section 1's split: $I(x;z)$ is at most the mean KL). A few nats are enough to redraw a recognisable digit.
 #
 # ### Exercise 1 · the KL term by hand  *(your turn — try before reading the cell)*
 # For a diagonal Gaussian $q = \mathcal N(\mu, \operatorname{diag}\sigma^2)$ and $p=\mathcal N(0,I)$ the
 # KL has a closed form (Kingma & Welling 2014, appendix B):
 # $$\mathrm{KL}(q\,\|\,p) = \tfrac12 \sum_{j} \big(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\big).$$
 # The encoder returns `q.mu` and `q.logvar` ($\log\sigma^2$), each of shape (5, 8) for five images.
-# Replace the body of `my_kl` with your own line. The cell ships with a reference solution so that the
-# notebook runs headless: delete it first if you want the exercise.
+# Write the body of `my_kl` (one line). The self-check below compares it with the package's closed form.
 
 # %% tags=["solution"]
 q = model.encode(x_test[:5])
@@ -131,7 +132,8 @@ def my_kl(mu, logvar):
     return 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(-1)
     # END SOLUTION
 
-mine = my_kl(q.mu.detach(), q.logvar.detach())
+# your my_kl; while it is still the stub, the reference in vaelab.solutions (a note says so)
+mine = checks.yours_or_reference(my_kl, solutions.kl_to_standard_normal, q.mu.detach(), q.logvar.detach())
 mine
 
 # %%
@@ -141,7 +143,7 @@ assert mine.shape == expected.shape, f"my_kl should return one number per image,
 assert torch.allclose(mine, expected, atol=1e-4), (
     f"not quite: you have {mine.tolist()}, expected {expected.tolist()}. "
     "Check that you sum over the latent dimension and use exp(logvar) for sigma^2.")
-print("Exercise 1 passed: your KL matches q.kl_standard().")
+checks.passed(my_kl, "Exercise 1 passed: your KL matches q.kl_standard().")
 
 # %% [markdown]
 # ### Exercise 2 · the KL is an expectation  *(your turn)*
@@ -159,7 +161,7 @@ def my_mc_kl(q, n):
     return (q.log_prob(z) - standard_normal_log_prob(z)).mean(0)
     # END SOLUTION
 
-mc = my_mc_kl(q, MC_SAMPLES).detach()
+mc = checks.yours_or_reference(my_mc_kl, solutions.monte_carlo_kl, q, MC_SAMPLES).detach()
 mc
 
 # %%
@@ -168,15 +170,18 @@ exact = q.kl_standard().detach()
 gap = (mc - exact).abs().max()
 assert gap < 0.1, (f"your estimate is {gap:.3f} nats from the closed form {exact.tolist()}. "
                    "Average log q(z) - log p(z) over the sample dimension (dim 0), not over images.")
-print(f"Exercise 2 passed: Monte Carlo and closed form agree to {gap:.4f} nats.")
+checks.passed(my_mc_kl, f"Exercise 2 passed: Monte Carlo and closed form agree to {gap:.4f} nats.")
 
 # %% [markdown]
 # ## 2. Rate and distortion: the β-VAE
 #
-# Put a weight β on the KL: minimise $\text{reconstruction} + \beta\cdot\text{KL}$. At β = 1 this is the
+# Put a weight β on the KL: minimise $\text{reconstruction} + \beta\cdot\text{KL}$, the β-VAE objective
+# (Higgins et al. 2017, who use β > 1 to push the code's dimensions towards independent factors). At β = 1 this is the
 # ELBO. With β < 1 information in $z$ is cheap, so the model uses more of it: **higher rate, lower
 # distortion**. With β > 1 information is expensive: **lower rate, higher distortion**. For large enough β
 # the code carries nothing at all (rate ≈ 0): *posterior collapse*, the subject of a later notebook.
+# Alemi et al. (2018) read the whole family this way: each β picks one point of a rate–distortion curve, and
+# β < 1 is as legitimate a choice as β > 1; which point is best depends on what the model is for.
 #
 # The next cell trains one model per β (or loads them from the cache), then measures rate and distortion
 # on the test set. The slider below only *selects* among these finished models.
@@ -261,8 +266,8 @@ walk
 # radius $\sqrt d$, and a straight line's midpoint is closer to the centre than typical codes are.
 #
 # ### Exercise 3 · a straight line in code space  *(your turn)*
-# Write the points $z(t) = (1-t)\,z_0 + t\,z_1$ for `steps` values of $t$ evenly spaced from 0 to 1 (both ends
-# included), as a tensor of shape (steps, d).
+# Write the points $z(u) = (1-u)\,z_a + u\,z_b$ for `steps` values of $u$ evenly spaced from 0 to 1 (both ends
+# included), as a tensor of shape (steps, d). In the code, $z_a$ and $z_b$ are `z0` and `z1`.
 
 # %% tags=["solution"]
 def my_lerp(z0, z1, steps):
@@ -273,7 +278,7 @@ def my_lerp(z0, z1, steps):
     # END SOLUTION
 
 z0, z1 = path["z"][0], path["z"][-1]
-mine = my_lerp(z0, z1, 5)
+mine = checks.yours_or_reference(my_lerp, lerp, z0, z1, 5)
 
 # %%
 # Self-check against the package's interpolation.
@@ -281,7 +286,7 @@ expected = lerp(z0, z1, 5)
 assert tuple(mine.shape) == tuple(expected.shape), f"expected shape {tuple(expected.shape)}, got {tuple(mine.shape)}"
 assert torch.allclose(mine, expected, atol=1e-5), (
     "the points differ: the first row must be z0, the last z1, and the steps evenly spaced.")
-print("Exercise 3 passed.")
+checks.passed(my_lerp, "Exercise 3 passed.")
 
 # %% [markdown]
 # ## Summary
@@ -292,3 +297,12 @@ print("Exercise 3 passed.")
 #   $z$, and paths between codes decode to (mostly) smooth morphs.
 #
 # **Next:** when and why does a VAE *ignore* its latent code, even at β = 1? That is posterior collapse.
+
+# %% [markdown]
+# ## References
+#
+# - Alemi, A. A., Poole, B., Fischer, I., Dillon, J. V., Saurous, R. A. & Murphy, K. (2018). Fixing a broken ELBO. *International Conference on Machine Learning (ICML)*. arXiv:1711.00464.
+# - Higgins, I., Matthey, L., Pal, A., Burgess, C., Glorot, X., Botvinick, M., Mohamed, S. & Lerchner, A. (2017). β-VAE: learning basic visual concepts with a constrained variational framework. *ICLR*. No arXiv version (openreview.net/forum?id=Sy2fzU9gl).
+# - Hoffman, M. D. & Johnson, M. J. (2016). ELBO surgery: yet another way to carve up the variational evidence lower bound. *NIPS 2016 Workshop on Advances in Approximate Bayesian Inference*. No arXiv version.
+# - Kingma, D. P. & Welling, M. (2014). Auto-encoding variational Bayes. *International Conference on Learning Representations (ICLR)*. arXiv:1312.6114.
+# - Loaiza-Ganem, G. & Cunningham, J. P. (2019). The continuous Bernoulli: fixing a pervasive error in variational autoencoders. *Advances in Neural Information Processing Systems (NeurIPS)*. arXiv:1907.06845.

@@ -16,6 +16,8 @@
 #
 # # 02 · Posterior collapse: when the decoder ignores z
 #
+# **Notation:** [NOTATION.md](NOTATION.md) · **Student version:** [exercises/02_posterior_collapse.ipynb](exercises/02_posterior_collapse.ipynb)
+#
 # **Learning goals**
 # - Recognise posterior collapse in the numbers: KL ≈ 0, mutual information I(x; z) ≈ 0, no active unit,
 #   and a probe that cannot read the true topic from z.
@@ -28,7 +30,8 @@
 #
 # **Time:** about 40 minutes (the training takes a minute or two the first time; afterwards it is cached).
 #
-# **Prerequisites:** notebook 01 (the ELBO as reconstruction + KL, active units, mutual information).
+# **Prerequisites:** notebook 01 (the ELBO as reconstruction + KL, and the split of the mean KL into the information
+# $I(x;z)$ plus $\mathrm{KL}(q(z)\,\|\,p(z))$). Active units and the estimate of $I(x;z)$ are introduced here.
 
 # %% tags=["colab-install"]
 # On Google Colab only: install vaelab into this runtime and turn on its widget manager (no-op elsewhere).
@@ -44,16 +47,19 @@ if "google.colab" in sys.modules:
 import math
 
 import pandas as pd
+from IPython.display import Markdown, display
 import torch
 
 import vaelab
-from vaelab import plots, widgets, zoo
+from vaelab import checks, plots, solutions, widgets, zoo
 from vaelab.data.text import vocabulary_of
 from vaelab.objectives import cyclical_kl_weight, free_bits_kl
-from vaelab.runtime import is_quick
+from vaelab.runtime import is_quick, profile
+from vaelab.zoo.table_remedies import remedies_markdown, remedies_table
 from vaelab.train import TrainConfig, eval_split, remedy_table, train_remedies
 
 # %% tags=["parameters"]
+PROFILE = profile()                 # 'quick', 'lecture' (VAELAB_PROFILE=lecture) or 'full'
 QUICK = is_quick()                    # VAELAB_QUICK=1 or CI set -> smaller data, fewer epochs
 DEVICE = "auto"
 TORCH_THREADS = 1                     # tiny models: one thread is as fast and never fights other programs
@@ -68,6 +74,9 @@ IMG_BASE = zoo.config("remedy-pixelcnn/none")
 REMEDIES = ["none", "kl_warmup", "cyclical", "beta", "freebits", "word_dropout", "aggressive"]
 N_TEST = 600 if QUICK else 1000       # test sentences scored in the table
 IW_SAMPLES = 20 if QUICK else 200     # importance samples for -log p(x)
+# section 5 (lecture and full profiles): short Yelp, 3 seeds of shipped models, scored on YELP_TEST sentences
+# with YELP_S importance samples (the sizes of `vaelab table remedies --profile lecture`; the probe needs them)
+YELP_TEST, YELP_S = 2000, 50
 
 # %%
 torch.set_num_threads(TORCH_THREADS)
@@ -100,9 +109,12 @@ for ids, (t, s) in zip(text_test.x[:6], text_test.y[:6].tolist()):
 # We train every model once (cached with `load_or_train`, so re-running is instant):
 # - text: LSTM encoder + LSTM decoder that sees z at every step, trained on the plain ELBO and with each remedy;
 # - images: the *same* encoder with two decoders — a factorized MLP, $p(x\mid z)=\prod_i p(x_i\mid z)$, and a
-#   PixelCNN, $p(x\mid z)=\prod_i p(x_i\mid x_{<i}, z)$, that sees the pixels above and to the left.
+#   PixelCNN, $p(x\mid z)=\prod_i p(x_i\mid x_{<i}, z)$, that sees the pixels above and to the left (van den Oord et al. 2016).
 #
-# `diagnostics=True` records KL per dimension, MI and active units (AU) after every epoch.
+# `diagnostics=True` records after every epoch the KL of each latent dimension, $\mathrm{KL}_j$; the **mutual
+# information** (MI) $I_q(x;z)$ between $x$ and $z$, by He et al. (2019)'s minibatch estimator, which can never exceed
+# $\log N$ for $N$ examples (the `mi_ceiling` column); and the **active units** (AU), the dimensions $j$ whose posterior
+# mean $\mathbb E_q[z_j\mid x]$ varies with $x$: variance over $x$ above 0.01 (Burda et al. 2016).
 
 # %%
 text_runs = train_remedies(text_base, REMEDIES, device=device, progress=False, lstm={})
@@ -163,14 +175,14 @@ def my_perplexity(iw_nll_per_sentence, x):
     # END SOLUTION
 
 row = table[(table.remedy == "none") & (table.variant == "lstm")].iloc[0]
-mine = my_perplexity(row.iw_nll, text_test.x)
+mine = checks.yours_or_reference(my_perplexity, solutions.perplexity_from_mean_nll, row.iw_nll, text_test.x)
 print(f"your perplexity {mine:.3f}; vocabulary size {len(vocab)}")
 
 # %%
 # Self-check against the table (evaluate() reports ppl from the same importance-sampled -log p(x)).
 assert abs(mine - row.ppl) < 1e-3 * row.ppl, (
     f"expected {row.ppl:.3f}; count every non-padding token, EOS included, and divide total nats by total tokens")
-print("Exercise 1 passed.")
+checks.passed(my_perplexity, "Exercise 1 passed.")
 
 # %% [markdown]
 # ## 4. The remedies, side by side
@@ -180,12 +192,23 @@ print("Exercise 1 passed.")
 # | `kl_warmup` | KL weight rises 0 → 1 over the first half of training | Bowman et al. 2016 |
 # | `cyclical` | three 0 → 1 ramps, each followed by weight 1 | Fu et al. 2019 |
 # | `beta` | KL weight β = 0.3 < 1 throughout (no longer a bound on log p(x)) | the β-VAE objective of Higgins et al. 2017 (who use β > 1); β < 1 as in Alemi et al. 2018 and the baselines of He et al. 2019 |
-# | `freebits` | KL of each dimension counts as at least λ = 0.25 nats: $\sum_j \max(\lambda, \mathrm{KL}_j)$ | Kingma et al. 2016 |
+# | `freebits` | KL of each dimension counts as at least δ = 0.25 nats: $\sum_j \max(\delta, \mathrm{KL}_j)$ | Kingma et al. 2016 (who write λ for δ) |
 # | `word_dropout` | half the LSTM's input words replaced by `<unk>` (text only) | Bowman et al. 2016 |
 # | `aggressive` | encoder trained to convergence before each decoder step, until MI stops rising (+ warm-up) | He et al. 2019 |
 #
 # `probe_acc` is the accuracy of a logistic regression that reads the true topic (text) or digit (images) from
 # one sample z ~ q(z|x): does z *know* what it should?
+
+# %% [markdown]
+# ### Predict, then check · word dropout  *(your turn, 2 minutes)*
+# Word dropout hides half of the LSTM decoder's input words behind `<unk>`, so the words so far tell it less
+# about the next one. Before you look at the table: **will the KL of the word-dropout LSTM be higher than the
+# plain VAE's (`none`), lower, or about the same?** Write `"higher"`, `"lower"` or `"about the same"` in the
+# next cell, and one sentence on why. The cell after the table compares your guess with the measurement.
+
+# %%
+MY_GUESS = ""      # "higher", "lower" or "about the same"
+MY_REASON = ""     # one sentence: why?
 
 # %%
 table[["variant", "remedy", "iw_nll", "iw_nll_se", "kl", "kl_se", "mi", "mi_se", "active_units", "probe_acc",
@@ -193,6 +216,24 @@ table[["variant", "remedy", "iw_nll", "iw_nll_se", "kl", "kl_se", "mi", "mi_se",
 
 # %%
 plots.remedy_bars(table[table.variant != "mlp"].to_dict("records"), title="Which remedies keep z alive?")
+
+# %%
+# Predict, then check: word dropout's KL against the plain ELBO's, LSTM decoder. The SE of the difference is the
+# unpaired one (conservative: both are scored on the same sentences). A difference under 0.1 nats counts as
+# 'about the same': nothing z could use (the topic alone is worth log 4 = 1.4 nats).
+lstm_rows = table[table.variant == "lstm"].set_index("remedy")
+wd, plain_lstm = lstm_rows.loc["word_dropout"], lstm_rows.loc["none"]
+outcome = checks.direction(wd.kl - plain_lstm.kl, math.hypot(wd.kl_se, plain_lstm.kl_se), negligible=0.1)
+seen = (f"KL {wd.kl:.3f} ± {wd.kl_se:.3f} nats with word dropout, {plain_lstm.kl:.3f} ± {plain_lstm.kl_se:.3f} "
+        f"without; -log p(x) {wd.iw_nll:.2f} against {plain_lstm.iw_nll:.2f} nats.")
+checks.check_prediction(MY_GUESS, outcome, {
+    "about the same": seen + " Word dropout weakens the decoder (compare the -log p(x)), yet at this size it does "
+                      "not make it use z: it changes the training path, not the objective, and the collapse "
+                      "wins anyway. Compare kl, active_units and probe_acc of the two rows.",
+    "higher": seen + " With half its input words hidden, the decoder gains from what z can tell it, so z keeps "
+              "some KL. Look at active_units and probe_acc too: does that KL carry the topic?",
+    "lower": seen + " Neither run keeps much in z; compare active_units and probe_acc of the two rows.",
+})
 
 # %% [markdown]
 # What to notice (the exact numbers change with the size of the run; the pattern does not):
@@ -217,52 +258,126 @@ explorer
 
 # %% [markdown]
 # ### Exercise 2 · the free-bits term  *(your turn)*
-# Free bits replaces the KL term by $\sum_j \max(\lambda, \overline{\mathrm{KL}}_j)$, where $\overline{\mathrm{KL}}_j$
+# Free bits replaces the KL term by $\sum_j \max(\delta, \overline{\mathrm{KL}}_j)$, where $\overline{\mathrm{KL}}_j$
 # is dimension j's KL averaged over the batch. Compute it from the final `kl_per_dim` of the free-bits LSTM run
-# with λ = 0.25, and check it against the package's `free_bits_kl`.
+# with δ = 0.25 (`DELTA`), and check it against the package's `free_bits_kl`.
 
 # %% tags=["solution"]
-LAMBDA = 0.25
+DELTA = 0.25                          # the free-bits floor δ, nats per dimension
 kl_dims = text_runs[("freebits", "lstm")][1][-1]["kl_per_dim"]
 
-def my_free_bits(kl_dims, lam):
+def my_free_bits(kl_dims, delta):
     # YOUR TURN: return a float.
     # BEGIN SOLUTION
-    return sum(max(lam, k) for k in kl_dims)
+    return sum(max(delta, k) for k in kl_dims)
     # END SOLUTION
 
-mine = my_free_bits(kl_dims, LAMBDA)
+mine = checks.yours_or_reference(my_free_bits, solutions.free_bits_total, kl_dims, DELTA)
 print(f"free-bits KL term {mine:.4f} nats; plain KL {sum(kl_dims):.4f} nats")
 
 # %%
 # Self-check: one 'batch' whose per-dimension KL is kl_dims.
-expected = float(free_bits_kl(torch.tensor([kl_dims]), LAMBDA))
-assert abs(mine - expected) < 1e-4, f"expected {expected:.4f}: take max(lambda, KL_j) per dimension, then sum"
-print("Exercise 2 passed.")
+expected = float(free_bits_kl(torch.tensor([kl_dims]), DELTA))
+assert abs(mine - expected) < 1e-4, f"expected {expected:.4f}: take max(delta, KL_j) per dimension, then sum"
+checks.passed(my_free_bits, "Exercise 2 passed.")
 
 
 # %% [markdown]
 # ### Exercise 3 · the cyclical schedule  *(your turn)*
-# Fu et al. (2019) split T steps into M cycles; within each cycle the weight rises linearly from 0 to 1 over the
-# first fraction R of the cycle, then stays at 1. Write the weight at step t (counting from 0).
+# Fu et al. (2019) split a run of `total_steps` training steps into $M$ cycles (`cycles`); within each cycle the
+# weight rises linearly from 0 to 1 over the first fraction $R$ (`ratio`) of the cycle, then stays at 1. Write the
+# weight at step `step` (counting from 0).
 
 # %% tags=["solution"]
-def my_cyclical(t, T, M, R=0.5):
+def my_cyclical(step, total_steps, cycles, ratio=0.5):
     # YOUR TURN: return the weight, a float in [0, 1].
     # BEGIN SOLUTION
-    period = T / M
-    tau = (t % math.ceil(period)) / period
-    return min(1.0, tau / R)
+    period = total_steps / cycles
+    position = (step % math.ceil(period)) / period
+    return min(1.0, position / ratio)
     # END SOLUTION
 
 steps = [0, 10, 30, 49, 50, 60, 99]
-mine = [my_cyclical(t, 100, 2) for t in steps]
+mine = [checks.yours_or_reference(my_cyclical, cyclical_kl_weight, t, 100, 2) for t in steps]
 print(dict(zip(steps, [round(w, 3) for w in mine])))
 
 # %%
 expected = [cyclical_kl_weight(t, 100, 2) for t in steps]
 assert all(abs(a - b) < 1e-9 for a, b in zip(mine, expected)), f"expected {expected}"
-print("Exercise 3 passed.")
+checks.passed(my_cyclical, "Exercise 3 passed.")
+
+# %% [markdown]
+# ## 5. Real text: short Yelp, three seeds  *(lecture profile)*
+#
+# The synthetic language is small and offline. Does the story hold on real sentences? **Short Yelp** (Yang et al. 2017,
+# as used by He et al. 2019 and Pang et al. 2021): 10,000 training reviews of at most 15 words, each labelled
+# positive or negative; here the 2,000 most frequent words are kept (95% of the tokens), the rest become `<unk>`.
+#
+# In the lecture profile (`VAELAB_PROFILE=lecture`, with the data downloaded once) this section loads models that ship
+# with vaelab, each trained with seeds 0, 1 and 2 (latent 32, LSTM 128, 20 epochs):
+# - `lm`: the same LSTM decoder trained alone, with z fixed at 0: a language model, whose −log p(x) is exact;
+# - `none`: the plain ELBO; `beta`: KL weight 0.3; `freebits`: a KL floor of 0.25 nats per dimension.
+#
+# Each is scored on the same test sentences. Every number is the **mean ± standard error across the 3 seeds**;
+# `NLL − LM` is the paired per-seed difference to the language model; the probe reads the *sentiment* from one
+# z ~ q(z|x), against the chance rate of always guessing the majority label. The whole table, with warm-up,
+# cyclical annealing and word dropout, is `python -m vaelab table remedies --profile lecture` (benchmarks/RESULTS.md).
+
+# %%
+if PROFILE == "quick":
+    yelp = None
+    print("Quick mode (offline): this section runs in the lecture profile. Start the lab with VAELAB_PROFILE=lecture "
+          "(short Yelp downloads once, or set VAELAB_DATA_DIR to a copy) to see it.")
+else:
+    yelp = remedies_table("lecture", seeds=3, remedies=("none", "beta", "freebits"), device=device, progress=False,
+                          n_test=YELP_TEST, iw_samples=YELP_S)
+    display(Markdown(remedies_markdown(yelp)))
+
+# %%
+if yelp is not None:
+    # one row per model, mean and standard error across the seeds (the language model has no probe: no z)
+    rows = [{"variant": "lstm", "remedy": r, **{k: m[k][0] for k in ("kl", "active_units", "probe_acc", "iw_nll") if k in m},
+             **{k + "_se": m[k][1] for k in ("kl", "active_units", "probe_acc", "iw_nll") if k in m}}
+            for r, m in yelp["summary"].items()]
+    display(plots.remedies_grid(rows, chance=yelp["summary"]["none"]["probe_chance"][0], per={"lstm": "sentence"},
+                                titles={"lstm": "short Yelp, LSTM decoder: 3 seeds, mean ± SE"},
+                                title="Real text: which remedies keep z alive?"))
+
+# %% [markdown]
+# Read the rows (measured with these shipped models on this project's 2-core CPU: `benchmarks/RESULTS.md`):
+# - **The plain VAE collapses on real text, as the papers report.** KL 0.01 nats, no active unit, MI ≈ 0, and the
+#   probe (0.570 ± 0.006) is at or below always guessing "positive" (0.594): z knows nothing of the sentiment. Its
+#   −log p(x) equals the language model's (−0.05 ± 0.03 nats per sentence): the LSTM alone is as good a model.
+# - **β = 0.3 and free bits keep the latent alive.** About 7 nats of KL, 24 and 32 of the 32 units active, and a
+#   probe of 0.69–0.71, 15 standard errors above chance, at 0.7–0.9 nats per sentence above the language model: the
+#   code is paid for in likelihood, as section 4's table showed on the synthetic language.
+# - In the full table (RESULTS.md), KL warm-up and the cyclical schedule do *not* prevent collapse at this size,
+#   and word dropout keeps active units that carry no sentiment: on real text, too, the remedies that change the
+#   objective work where those that change only the path fail here.
+
+# %%
+# The claims of this section, checked against their uncertainty (lecture and full profiles only).
+if yelp is not None:
+    s = yelp["summary"]
+    mean = lambda row, k: s[row][k][0]
+    se = lambda row, k: s[row][k][1]                         # standard error across the 3 seeds
+    chance = mean("none", "probe_chance")
+    # 1. the plain VAE collapses on real text: KL ≈ 0, no active unit, a probe within 3 SE of chance
+    #    (probe_acc_se: the probe's standard error over the test sentences)
+    assert mean("none", "kl") < 0.1 and mean("none", "active_units") == 0, s["none"]
+    assert mean("none", "probe_acc") - chance < 3 * mean("none", "probe_acc_se"), s["none"]
+    # ... at the language model's likelihood
+    assert abs(mean("none", "nll_minus_lm")) < 3 * se("none", "nll_minus_lm") + 0.1, s["none"]
+    for row in ("beta", "freebits"):
+        # 2. the remedies keep several nats of KL and several active units, far beyond the seeds' spread
+        assert mean(row, "kl") > 2 and mean(row, "kl") - mean("none", "kl") > 3 * se(row, "kl"), s[row]
+        assert mean(row, "active_units") >= 5, s[row]
+        # 3. z knows the sentiment: the probe beats chance by > 3 SE (the larger of the two standard errors)
+        gain = mean(row, "probe_acc") - chance
+        assert gain > 3 * max(se(row, "probe_acc"), mean(row, "probe_acc_se")), s[row]
+        # 4. at a likelihood within about 1 nat of the language model's
+        assert mean(row, "nll_minus_lm") < 1.0, s[row]
+    print("Real text: all claims hold (3 seeds).")
 
 # %% [markdown]
 # ## Check: the claims of this notebook hold for the numbers above
@@ -295,3 +410,15 @@ print("All claims hold.")
 #
 # **Full size:** `python -m vaelab train --dataset synthetic_text --model lstm --objective freebits --free-bits 0.25
 # --diagnostics --out runs/fb` (and `eval runs/fb --json` for `ppl`); on a GPU, the same with `--dataset ptb`.
+
+# %% [markdown]
+# ## References
+#
+# - Alemi, A. A., Poole, B., Fischer, I., Dillon, J. V., Saurous, R. A. & Murphy, K. (2018). Fixing a broken ELBO. *International Conference on Machine Learning (ICML)*. arXiv:1711.00464.
+# - Bowman, S. R., Vilnis, L., Vinyals, O., Dai, A. M., Jozefowicz, R. & Bengio, S. (2016). Generating sentences from a continuous space. *Conference on Computational Natural Language Learning (CoNLL)*. arXiv:1511.06349.
+# - Burda, Y., Grosse, R. & Salakhutdinov, R. (2016). Importance weighted autoencoders. *ICLR*. arXiv:1509.00519.
+# - Fu, H., Li, C., Liu, X., Gao, J., Celikyilmaz, A. & Carin, L. (2019). Cyclical annealing schedule: a simple approach to mitigating KL vanishing. *NAACL-HLT*. arXiv:1903.10145.
+# - He, J., Spokoyny, D., Neubig, G. & Berg-Kirkpatrick, T. (2019). Lagging inference networks and posterior collapse in variational autoencoders. *ICLR*. arXiv:1901.05534.
+# - Higgins, I., Matthey, L., Pal, A., Burgess, C., Glorot, X., Botvinick, M., Mohamed, S. & Lerchner, A. (2017). β-VAE: learning basic visual concepts with a constrained variational framework. *ICLR*. No arXiv version (openreview.net/forum?id=Sy2fzU9gl).
+# - Kingma, D. P., Salimans, T., Jozefowicz, R., Chen, X., Sutskever, I. & Welling, M. (2016). Improved variational inference with inverse autoregressive flow. *Advances in Neural Information Processing Systems (NIPS)*. arXiv:1606.04934.
+# - van den Oord, A., Kalchbrenner, N., Vinyals, O., Espeholt, L., Graves, A. & Kavukcuoglu, K. (2016). Conditional image generation with PixelCNN decoders. *Advances in Neural Information Processing Systems (NIPS)*. arXiv:1606.05328.

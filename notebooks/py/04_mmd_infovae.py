@@ -16,13 +16,15 @@
 #
 # # 04 · MMD regularization and the InfoVAE family
 #
+# **Notation:** [NOTATION.md](NOTATION.md) · **Student version:** [exercises/04_mmd_infovae.ipynb](exercises/04_mmd_infovae.ipynb)
+#
 # **Learning goals**
 # - Measure how different two samples are with the **maximum mean discrepancy** (MMD), and test whether the
 #   difference is real with a permutation test.
 # - See the **aggregate posterior** $q(z)=\mathbb E_{x}\,q(z\mid x)$, where a VAE's codes actually live, and
 #   why its mismatch with the prior $p(z)$ spoils samples.
 # - Read the **InfoVAE** objective (Zhao, Song & Ermon, AAAI 2019) and its special cases: ELBO, β-VAE and
-#   MMD-VAE, and see what α and λ do.
+#   MMD-VAE, and see what α and γ do.
 # - Spot two silent bugs that real implementations ship: a **negative MMD weight** and a **kernel too wide to
 #   count**.
 #
@@ -47,7 +49,7 @@ from dataclasses import replace
 import torch
 
 import vaelab
-from vaelab import metrics, plots, widgets, zoo
+from vaelab import checks, metrics, plots, solutions, widgets, zoo
 from vaelab.objectives import kernel_matrix, median_bandwidth, mmd, mmd_weight
 from vaelab.runtime import is_quick
 from vaelab.train import compare_objectives, infovae_sweep
@@ -61,8 +63,8 @@ TORCH_THREADS = 1                     # tiny models: one thread is as fast and n
 # Change a knob with e.g. BASE = replace(zoo.config("infovae-digits/elbo"), epochs=120)
 BASE = zoo.config("infovae-digits/elbo")
 DATASET, EPOCHS = BASE.dataset, BASE.epochs
-LAMBDA_MMD = 10.0                     # lambda of the MMD-VAE in section 2
-LAMBDAS = [0.0, 1.0, 10.0, 100.0] if QUICK else [0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]
+GAMMA = 10.0                          # γ of the MMD-VAE in sections 2-3 (Zhao et al.'s λ; vaelab's lam=)
+GAMMAS = [0.0, 1.0, 10.0, 100.0] if QUICK else [0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]   # section 4's sweep
 STRONG_LATENT = 8                     # section 3: the PixelCNN-decoder models
 STRONG_LAYERS = 6                     # masked-conv layers of the PixelCNN decoder (its strength)
 STRONG_EPOCHS = 40 if QUICK else 150
@@ -86,7 +88,7 @@ print(f"device {device}; {len(test)} test digits; 2-D models trained for {EPOCHS
 # ## 1. MMD: are two samples from the same distribution?
 #
 # Take a kernel $k(x, y)$, a similarity that is large for nearby points. The **maximum mean discrepancy**
-# between distributions $P$ and $Q$ (Gretton et al., JMLR 2012) is
+# (MMD) between distributions $P$ and $Q$ (Gretton et al., JMLR 2012) is the square root of
 #
 # $$
 # \mathrm{MMD}^2(P, Q) = \mathbb E\,k(x, x') + \mathbb E\,k(y, y') - 2\,\mathbb E\,k(x, y),
@@ -104,8 +106,9 @@ print(f"device {device}; {len(test)} test digits; 2-D models trained for {EPOCHS
 # Kernels used here:
 # - Gaussian (RBF) $k(x,y)=\exp(-\lVert x-y\rVert^2/2h^2)$, bandwidth $h$. The *median heuristic* sets $h$ to the
 #   median distance between the points of both samples pooled;
-# - inverse multiquadratic (IMQ) $k(x,y)=\sum_s C_s/(C_s+\lVert x-y\rVert^2)$ with $C_s = 2\,d\,\sigma^2 s$ for scales
-#   $s\in\{0.1,\dots,10\}$, as in Wasserstein autoencoders. Its heavy tails keep a pull on points far away.
+# - inverse multiquadratic (IMQ) $k(x,y)=\sum_\omega C_\omega/(C_\omega+\lVert x-y\rVert^2)$ with $C_\omega = 2\,d\,\omega$ for scale factors
+#   $\omega\in\{0.1, 0.2, 0.5, 1, 2, 5, 10\}$ (times the prior's variance, 1), as in Wasserstein autoencoders
+#   (Tolstikhin et al. 2018). Its heavy tails keep a pull on points far away.
 #
 # To decide whether an observed MMD² is more than noise, **permute**: if $P=Q$ the labels "came from x" and
 # "came from y" are interchangeable, so shuffling them shows how large MMD² gets by chance. The p-value is
@@ -164,30 +167,29 @@ print(f"MMD² at shift 0: {by_shift['rbf'][0]:+.5f} (noise); at h = {bandwidths[
 # choice. One widely used implementation divides the squared distance by an extra factor of the latent
 # dimension, so the RBF kernel is far too wide in a 64- or 128-D latent. As in the curve above at large $h$,
 # the MMD term then stays near 0 whatever the codes do. Training runs, the loss goes down, and the
-# "regularised" model is an unregularised autoencoder. vaelab uses the IMQ kernel with $C = 2\,d\,\sigma^2 s$ over seven
-# scales, or an RBF with the median heuristic. It reports the MMD next to the KL in every history row, so you can see
+# "regularised" model is an unregularised autoencoder. vaelab uses the IMQ kernel with $C_\omega = 2\,d\,\omega$ over seven
+# scales, or an RBF with the median heuristic. It reports the MMD² next to the KL in every history row, so you can see
 # whether the term moves.
 #
 # ### Exercise 1 · the unbiased estimate from a kernel matrix  *(your turn)*
-# Given the kernel matrix `K` of the pooled sample (the first `n` rows/columns belong to $x$, the rest to $y$),
+# Given the kernel (Gram) matrix `gram` of the pooled sample (the first `n` rows/columns belong to $x$, the rest to $y$),
 # return the unbiased MMD². Leave out the diagonal of the two within-sample blocks and divide each of them by
-# the number of *off-diagonal* pairs. The cell ships with a reference solution so that the notebook runs
-# headless: delete it first if you want the exercise.
+# the number of *off-diagonal* pairs.
 
 # %% tags=["solution"]
-def my_mmd2(K, n):
-    # YOUR TURN: K is (n + m, n + m); return the unbiased MMD² as a 0-dim tensor.
+def my_mmd2(gram, n):
+    # YOUR TURN: gram is (n + m, n + m); return the unbiased MMD² as a 0-dim tensor.
     # BEGIN SOLUTION
-    m = K.shape[0] - n
-    kxx, kyy, kxy = K[:n, :n], K[n:, n:], K[:n, n:]
+    m = gram.shape[0] - n
+    kxx, kyy, kxy = gram[:n, :n], gram[n:, n:], gram[:n, n:]
     within_x = (kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
     within_y = (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
     return within_x + within_y - 2 * kxy.mean()
     # END SOLUTION
 
 xs, ys = x[:60], y[:40]
-K = kernel_matrix(torch.cat([xs, ys]), kernel="rbf", bandwidth=1.0)
-mine = my_mmd2(K, 60)
+gram = kernel_matrix(torch.cat([xs, ys]), kernel="rbf", bandwidth=1.0)
+mine = checks.yours_or_reference(my_mmd2, solutions.unbiased_mmd2_from_gram, gram, 60)
 mine
 
 # %%
@@ -197,7 +199,7 @@ assert torch.allclose(mine, expected, atol=1e-5), (
     f"you have {float(mine):.6f}, expected {float(expected):.6f}. Leave out the diagonal of the two "
     "within-sample blocks and divide by n(n-1) and m(m-1); the cross block keeps every pair (divide by n*m).")
 biased = mmd(xs, ys, "rbf", bandwidth=1.0, unbiased=False)
-print(f"Exercise 1 passed: {float(mine):.5f}. The biased version is {float(biased):.5f} (larger, as it includes k(x,x)=1).")
+checks.passed(my_mmd2, f"Exercise 1 passed: {float(mine):.5f}. The biased version is {float(biased):.5f} (larger, as it includes k(x,x)=1).")
 
 # %% [markdown]
 # ## 2. Where the codes live: aggregate posterior against the prior
@@ -209,32 +211,33 @@ print(f"Exercise 1 passed: {float(mine):.5f}. The biased version is {float(biase
 #
 # The ELBO does not penalise this mismatch directly. Its KL term pulls **each** $q(z\mid x)$ towards the prior,
 # which is a different thing. Averaged over the data,
-# $\mathbb E_x \mathrm{KL}(q(z\mid x)\,\|\,p) = I_q(x;z) + \mathrm{KL}(q(z)\,\|\,p(z))$. So the ELBO pays for the
+# $\mathbb E_x \mathrm{KL}(q(z\mid x)\,\|\,p) = I_q(x;z) + \mathrm{KL}(q(z)\,\|\,p(z))$ (Hoffman & Johnson 2016). So the ELBO pays for the
 # mismatch *and* for every nat of information the code carries.
 #
-# **InfoVAE** (Zhao, Song & Ermon 2019) separates the two. Minimise
+# **InfoVAE** (Zhao, Song & Ermon 2019) separates the two. Minimise (Zhao et al. write λ where we write γ, and
+# vaelab's argument is `lam`: these notebooks keep λ for the variational parameters of notebook 05; see NOTATION.md)
 #
 # $$
 # \underbrace{\mathbb E\,[-\log p(x\mid z)]}_{\text{reconstruction}} \;+\; (1-\alpha)\,
-# \mathbb E_x\,\mathrm{KL}\big(q(z\mid x)\,\|\,p(z)\big) \;+\; (\alpha+\lambda-1)\, \mathrm{MMD}^2\big(q(z),\,p(z)\big)
+# \mathbb E_x\,\mathrm{KL}\big(q(z\mid x)\,\|\,p(z)\big) \;+\; (\alpha+\gamma-1)\, \mathrm{MMD}^2\big(q(z),\,p(z)\big)
 # $$
 #
 # with the unbiased MMD² of section 1 estimated between the batch's posterior samples $z_i\sim q(z\mid x_i)$ and fresh prior draws.
-# - α = 0, λ = 1: the ELBO (the MMD weight is 0);
-# - α = 1 − β, λ = β: the β-VAE;
+# - α = 0, γ = 1: the ELBO (the MMD weight is 0);
+# - α = 1 − β, γ = β: the β-VAE;
 # - α = 1: the **MMD-VAE**. There is no per-example KL, so the code can carry as much information as it needs,
-#   and λ·MMD² keeps the *aggregate* on the prior.
+#   and γ·MMD² keeps the *aggregate* on the prior.
 #
-# Below, three 2-D models on the same digits: an **autoencoder** (α = 1, λ = 0: nothing pulls the codes
-# anywhere), the **ELBO-VAE**, and the **MMD-VAE** (α = 1, λ = 10). Each panel shows where the test codes
+# Below, three 2-D models on the same digits: an **autoencoder** (α = 1, γ = 0: nothing pulls the codes
+# anywhere), the **ELBO-VAE**, and the **MMD-VAE** (α = 1, γ = 10). Each panel shows where the test codes
 # land (20 draws from each test digit's $q(z\mid x)$), against the prior's 1σ/2σ/3σ circles, and 25 images
 # decoded from the *same* 25 prior draws.
 
 # %%
 configs = {
-    "autoencoder (α=1, λ=0)": replace(base, objective="infovae", alpha=1.0, lam=0.0),
+    "autoencoder (α=1, γ=0)": replace(base, objective="infovae", alpha=1.0, lam=0.0),
     "ELBO-VAE": base.variant(objective="elbo"),
-    f"MMD-VAE (α=1, λ={LAMBDA_MMD:g})": replace(base, objective="infovae", alpha=1.0, lam=LAMBDA_MMD),
+    f"MMD-VAE (α=1, γ={GAMMA:g})": replace(base, objective="infovae", alpha=1.0, lam=GAMMA),
 }
 compared = compare_objectives(configs, device=device)
 print(f"{'model':<26}{'rec ± SE':>15}{'KL':>7}{'MI ± SE':>14}{'AU':>4}{'mmd_prior':>11}   (test set; nats, MMD² with IMQ)")
@@ -303,12 +306,12 @@ print(f"mmd_prior: autoencoder {ae['mmd_prior']:.3f}, ELBO-VAE {elbo_vae['mmd_pr
 # an image from its own past pixels. Under the ELBO every nat the code carries costs a nat of KL, so the
 # optimiser has a reason to stop using $z$. Taken to the limit this is *posterior collapse* (notebook 02):
 # KL ≈ 0, MI ≈ 0, no active units. InfoVAE with α = 1 removes the per-example KL. Information in $z$ is then
-# free, and λ·MMD still keeps the aggregate $q(z)$ on the prior, so samples stay valid.
+# free, and γ·MMD² still keeps the aggregate $q(z)$ on the prior, so samples stay valid.
 #
 # The table compares five models on statically binarized digits, all with an 8-D latent and the same encoder:
-# the ELBO with a factorized MLP decoder (the weak baseline), the ELBO with a PixelCNN decoder
+# the ELBO with a factorized MLP decoder (the weak baseline), the ELBO with a PixelCNN decoder (van den Oord et al. 2016)
 # (`vaelab.build_model("pixelcnn", ...)`, strength = its number of masked-conv layers), and the MMD-VAE
-# (α = 1, λ = 10) with the same PixelCNN decoder; then the same ELBO vs MMD-VAE pair with notebook 02's
+# (α = 1, γ = 10) with the same PixelCNN decoder; then the same ELBO vs MMD-VAE pair with notebook 02's
 # collapse-prone PixelCNN, which sees $z$ only through its per-layer biases (`conditioning="global"`). MI and AU are as in notebook 02: $I_q(x;z)$ in nats, and
 # the number of latent units whose posterior mean varies with $x$.
 
@@ -317,15 +320,15 @@ strong = replace(base, latent_dim=STRONG_LATENT, binarize="static", epochs=STRON
 strong_configs = {
     "ELBO, MLP decoder": strong.variant(model="mlp"),
     f"ELBO, PixelCNN ({STRONG_LAYERS} layers)": strong.variant(model="pixelcnn", layers=STRONG_LAYERS),
-    f"MMD-VAE (α=1, λ={LAMBDA_MMD:g}), PixelCNN": strong.variant(model="pixelcnn", layers=STRONG_LAYERS,
-                                                          objective="infovae", alpha=1.0, lam=LAMBDA_MMD),
+    f"MMD-VAE (α=1, γ={GAMMA:g}), PixelCNN": strong.variant(model="pixelcnn", layers=STRONG_LAYERS,
+                                                          objective="infovae", alpha=1.0, lam=GAMMA),
 }
 # z only through per-layer biases (notebook 02's collapse recipe): here the ELBO drops z altogether
 collapse_configs = {
     "ELBO, PixelCNN (z via biases)": strong.variant(model="pixelcnn", layers=2, conditioning="global"),
-    f"MMD-VAE (α=1, λ={LAMBDA_MMD:g}), same decoder": strong.variant(model="pixelcnn", layers=2,
+    f"MMD-VAE (α=1, γ={GAMMA:g}), same decoder": strong.variant(model="pixelcnn", layers=2,
                                                            conditioning="global", objective="infovae",
-                                                           alpha=1.0, lam=LAMBDA_MMD),
+                                                           alpha=1.0, lam=GAMMA),
 }
 strong_results = compare_objectives(strong_configs, device=device)
 collapse_results = compare_objectives(collapse_configs, device=device)
@@ -352,63 +355,64 @@ print(f"PixelCNN decoder: ELBO keeps MI {pix_elbo['mi']:.2f} nats ({'collapsed' 
       f"{pix_info['mmd_prior']:.4f}.")
 
 # %% [markdown]
-# **Reading the table.** Under the ELBO the PixelCNN decoder reaches a better −ELBO than the MLP: it is the
-# stronger decoder, and its code carries *less* information (lower MI). Only a few nats are left, roughly the
-# digit's class, because each of them is paid for in KL. On these tiny 8×8 images this decoder cannot do without $z$ altogether, so the ELBO keeps
-# MI at 2–3 nats rather than collapsing all the way to 0.
+# **Reading the table** (quick mode, 300 test digits). Under the ELBO the PixelCNN decoder reaches a better −ELBO than
+# the MLP: it is the stronger decoder, and its code carries *less* information (lower MI). Only a few nats are left,
+# roughly the digit's class, because each of them is paid for in KL. On these tiny 8×8 images this decoder cannot do
+# without $z$ altogether, so the ELBO keeps MI at 2–3 nats rather than collapsing all the way to 0. The MMD-VAE with
+# the *same* decoder keeps more than twice as much information in $z$ (its MI sits near the estimator's ceiling of
+# log 300 = 5.70 nats: read it as "at least this much") and all its units active, while `mmd_prior` stays near 0.
+# The **−ELBO** column is not a fair score for it, because it was not trained to maximise the ELBO. Its large KL is
+# the information it chose to keep.
 #
-# The last two rows show the full collapse. When $z$ enters the PixelCNN only through its biases, the ELBO
-# drops it: KL ≈ 0, MI ≈ 0 and at most one active unit. The MMD-VAE with the *same* decoder keeps about a
-# nat of information and every unit active. It does not make this weak conditioning a good model of the
-# digits; it only stops the objective from paying to forget $z$. The MMD-VAE with the *same*
-# decoder keeps several times more information in $z$ and all its units active, while `mmd_prior` stays near 0.
-# The **−ELBO** column is not a fair score for it, because it was not trained to maximise the ELBO. Its large KL
-# is the information it chose to keep.
+# The last two rows show the full collapse. When $z$ enters the PixelCNN only through its biases, the ELBO drops it:
+# KL ≈ 0, MI ≈ 0 and at most one active unit. The MMD-VAE with the *same* decoder keeps about 2 nats of information
+# and every unit active. It does not make this weak conditioning a good model of the digits; it only stops the
+# objective from paying to forget $z$.
 
 # %% [markdown]
-# ## 4. Turning λ: a precomputed sweep
+# ## 4. Turning γ: a precomputed sweep
 #
-# Fix α = 1 (no per-example KL) and turn λ, the weight on $\mathrm{MMD}(q(z), p(z))$. Each λ is one trained model
+# Fix α = 1 (no per-example KL) and turn γ, the weight on $\mathrm{MMD}^2(q(z), p(z))$. Each γ is one trained model
 # (cached, so this cell is instant the second time). The slider only *selects* among them. The panels show
 # the KL (how informative the codes are), `mmd_prior` (how far $q(z)$ is from the prior) and the reconstruction
-# cost against λ, with the samples of the selected model.
+# cost against γ, with the samples of the selected model. (vaelab's argument for γ is `lam`, after Zhao et al.'s λ.)
 
 # %%
-sweep = infovae_sweep(LAMBDAS, base, alpha=1.0, device=device)
-print(f"{'lambda':>8}{'rec ± SE':>15}{'KL':>8}{'MI ± SE':>14}{'AU':>4}{'mmd_prior':>11}")
+sweep = infovae_sweep(GAMMAS, base, alpha=1.0, device=device)
+print(f"{'γ':>8}{'rec ± SE':>15}{'KL':>8}{'MI ± SE':>14}{'AU':>4}{'mmd_prior':>11}")
 for r in sweep:
     print(f"{r['lam']:8g}{r['rec']:8.2f} ± {r['rec_se']:4.2f}{r['kl']:8.2f}{r['mi']:7.2f} ± {r['mi_se']:4.2f}"
           f"{r['active_units']:4d}{r['mmd_prior']:11.4f}")
 
 # %%
-explorer = widgets.lambda_sweep_explorer(sweep, n_show=N_SHOW, lam=LAMBDA_MMD)
+explorer = widgets.lambda_sweep_explorer(sweep, n_show=N_SHOW, lam=GAMMA)
 explorer
 
 # %%
 # The claims of this section, checked on the numbers above.
 by_lam = {r["lam"]: r for r in sweep}
-zero, mid, top = by_lam[0.0], by_lam[LAMBDA_MMD], by_lam[max(LAMBDAS)]
-assert mid["mmd_prior"] < zero["mmd_prior"] / 10, "some lambda should pull q(z) onto the prior"
-assert top["mi"] < mid["mi"] - 1.0 and top["rec"] > mid["rec"], "a huge lambda should squeeze the code out"
-print(f"lambda 0 -> {LAMBDA_MMD:g} -> {max(LAMBDAS):g}: mmd_prior {zero['mmd_prior']:.3f} -> {mid['mmd_prior']:.4f} -> "
+zero, mid, top = by_lam[0.0], by_lam[GAMMA], by_lam[max(GAMMAS)]
+assert mid["mmd_prior"] < zero["mmd_prior"] / 10, "some gamma should pull q(z) onto the prior"
+assert top["mi"] < mid["mi"] - 1.0 and top["rec"] > mid["rec"], "a huge gamma should squeeze the code out"
+print(f"gamma 0 -> {GAMMA:g} -> {max(GAMMAS):g}: mmd_prior {zero['mmd_prior']:.3f} -> {mid['mmd_prior']:.4f} -> "
       f"{top['mmd_prior']:.4f}; MI {zero['mi']:.2f} -> {mid['mi']:.2f} -> {top['mi']:.2f} nats; "
       f"rec {zero['rec']:.2f} -> {mid['rec']:.2f} -> {top['rec']:.2f}")
 
 # %% [markdown]
 # **Things to try with the slider**
-# - λ = 0: an autoencoder. Its samples are poor because prior draws miss the codes (largest `mmd_prior`).
-# - A moderate λ: `mmd_prior` falls to about 0, reconstruction barely changes, and samples turn into digits.
-# - The largest λ: the MMD term outweighs the image. The cheapest way to make $q(z)$ equal $\mathcal N(0, I)$
+# - γ = 0: an autoencoder. Its samples are poor because prior draws miss the codes (largest `mmd_prior`).
+# - A moderate γ: `mmd_prior` falls to about 0, reconstruction barely changes, and samples turn into digits.
+# - The largest γ: the MMD term outweighs the image. The cheapest way to make $q(z)$ equal $\mathcal N(0, I)$
 #   *exactly* is to ignore $x$ (every $q(z\mid x)=\mathcal N(0, I)$), so the code collapses: the reconstruction
-#   cost rises, MI falls to about 0 and samples become one average digit. λ must be weighed against the
-#   reconstruction's scale in nats. Zhao et al. use λ = 1000 for 784-pixel MNIST with their kernel. Here, for
+#   cost rises, MI falls to about 0 and samples become one average digit. γ must be weighed against the
+#   reconstruction's scale in nats. Zhao et al. use γ = 1000 (their λ) for 784-pixel MNIST with their kernel. Here, for
 #   64 pixels with the IMQ kernel, the useful range is about 1–30.
 #
-# ## 5. A silent bug: the sign of α + λ − 1
+# ## 5. A silent bug: the sign of α + γ − 1
 #
-# The MMD weight is α + λ − 1. One widely used library ships defaults equivalent to α = 0, λ = 0.001, so
-# the weight is **−0.999**. Minimising the loss then *maximises* the MMD: the codes are pushed away from
-# where samples are drawn. Nothing crashes and the loss still decreases. vaelab refuses the setting and says why:
+# The MMD weight is α + γ − 1. One widely used library ships defaults equivalent to α = 0, γ = 0.001, so
+# the weight is **−0.999**. Minimising the loss then *maximises* the MMD²: the codes are pushed away from
+# where samples are drawn. Nothing crashes and the loss still decreases. vaelab refuses the setting and says why (in the names of its arguments, alpha and lambda):
 
 # %%
 try:
@@ -419,7 +423,7 @@ except ValueError as err:
 
 # %% [markdown]
 # ### Exercise 2 · the two weights of InfoVAE  *(your turn)*
-# Write `my_weights(alpha, lam)` that returns the pair (weight on the KL term, weight on the MMD term) of the
+# Write `my_weights(alpha, lam)` (`lam` is γ) that returns the pair (weight on the KL term, weight on the MMD term) of the
 # InfoVAE loss. It should raise a `ValueError` when the MMD weight would be negative. Then say which model each
 # setting below is, using the special cases of section 2.
 
@@ -433,24 +437,24 @@ def my_weights(alpha, lam):
     return 1 - alpha, max(w, 0.0)
     # END SOLUTION
 
-settings = {"ELBO": (0.0, 1.0), "beta-VAE, beta=4": (-3.0, 4.0), "MMD-VAE, lambda=10": (1.0, 10.0)}
-answers = {name: my_weights(*s) for name, s in settings.items()}
+settings = {"ELBO": (0.0, 1.0), "beta-VAE, beta=4": (-3.0, 4.0), "MMD-VAE, gamma=10": (1.0, 10.0)}
+answers = {name: checks.yours_or_reference(my_weights, solutions.infovae_weights, *s) for name, s in settings.items()}
 answers
 
 # %%
 # Self-check against the definition and against the package.
-want = {"ELBO": (1.0, 0.0), "beta-VAE, beta=4": (4.0, 0.0), "MMD-VAE, lambda=10": (0.0, 10.0)}
+want = {"ELBO": (1.0, 0.0), "beta-VAE, beta=4": (4.0, 0.0), "MMD-VAE, gamma=10": (0.0, 10.0)}
 for name, (alpha, lam) in settings.items():
     kl_w, mmd_w = answers[name]
     assert (kl_w, mmd_w) == want[name], f"{name}: expected (KL weight, MMD weight) = {want[name]}, got {(kl_w, mmd_w)}"
     assert mmd_w == mmd_weight(alpha, lam)
 try:
-    my_weights(0.0, 0.001)
+    checks.yours_or_reference(my_weights, solutions.infovae_weights, 0.0, 0.001)
 except ValueError:
     pass
 else:
-    raise AssertionError("alpha=0, lambda=0.001 gives an MMD weight of -0.999: my_weights must raise")
-print("Exercise 2 passed: the ELBO and the beta-VAE put no weight on MMD; the MMD-VAE no weight on the KL.")
+    raise AssertionError("alpha=0, gamma=0.001 gives an MMD weight of -0.999: my_weights must raise")
+checks.passed(my_weights, "Exercise 2 passed: the ELBO and the beta-VAE put no weight on MMD; the MMD-VAE no weight on the KL.")
 
 # %% [markdown]
 # ## Summary
@@ -458,9 +462,15 @@ print("Exercise 2 passed: the ELBO and the beta-VAE put no weight on MMD; the MM
 #   test tells noise from a real difference. A kernel far too wide or too narrow sees nothing.
 # - The aggregate posterior, not each $q(z\mid x)$, decides whether prior samples decode to something
 #   sensible. `mmd_prior` measures the mismatch (`eval --json` reports it).
-# - InfoVAE = reconstruction + (1−α)·KL + (α+λ−1)·MMD. α = 1 removes the per-example KL, which keeps
-#   information in the code even with a strong decoder. λ pulls $q(z)$ onto the prior, and too much of it
-#   collapses the code. α + λ − 1 must be ≥ 0.
+# - InfoVAE = reconstruction + (1−α)·KL + (α+γ−1)·MMD². α = 1 removes the per-example KL, which keeps
+#   information in the code even with a strong decoder. γ pulls $q(z)$ onto the prior, and too much of it
+#   collapses the code. α + γ − 1 must be ≥ 0.
+
+# %% [markdown]
+# ## References
 #
-# **Further reading:** Zhao, Song & Ermon, *InfoVAE* (AAAI 2019); Gretton et al., *A kernel two-sample test*
-# (JMLR 2012); Tolstikhin et al., *Wasserstein auto-encoders* (ICLR 2018) for the IMQ kernel.
+# - Gretton, A., Borgwardt, K. M., Rasch, M. J., Schölkopf, B. & Smola, A. (2012). A kernel two-sample test. *Journal of Machine Learning Research* 13, 723–773.
+# - Hoffman, M. D. & Johnson, M. J. (2016). ELBO surgery: yet another way to carve up the variational evidence lower bound. *NIPS 2016 Workshop on Advances in Approximate Bayesian Inference*. No arXiv version.
+# - Tolstikhin, I., Bousquet, O., Gelly, S. & Schölkopf, B. (2018). Wasserstein auto-encoders. *ICLR*. arXiv:1711.01558.
+# - van den Oord, A., Kalchbrenner, N., Vinyals, O., Espeholt, L., Graves, A. & Kavukcuoglu, K. (2016). Conditional image generation with PixelCNN decoders. *Advances in Neural Information Processing Systems (NIPS)*. arXiv:1606.05328.
+# - Zhao, S., Song, J. & Ermon, S. (2019). InfoVAE: balancing learning and inference in variational autoencoders. *AAAI Conference on Artificial Intelligence*. arXiv:1706.02262.

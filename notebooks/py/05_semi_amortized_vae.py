@@ -16,6 +16,8 @@
 #
 # # 05 · Semi-amortized VAEs (SA-VAE)
 #
+# **Notation:** [NOTATION.md](NOTATION.md) · **Student version:** [exercises/05_semi_amortized_vae.ipynb](exercises/05_semi_amortized_vae.ipynb)
+#
 # **Learning goals**
 # - See **SVI refinement** at work: starting from the encoder's $\lambda_0 = (\mu, \log\sigma^2)$, a few steps of
 #   gradient ascent on one example's ELBO move $q$ towards the best Gaussian for that example.
@@ -48,7 +50,7 @@ import pandas as pd
 import torch
 
 import vaelab
-from vaelab import metrics, plots, widgets, zoo
+from vaelab import checks, metrics, plots, solutions, widgets, zoo
 from vaelab.inference import refine_lambda
 from vaelab.inference.savae import neg_elbo_parts
 from vaelab.runtime import is_quick
@@ -107,12 +109,12 @@ print(f"device {device}; a 2-D VAE trained for {cfg2d.epochs} epochs; {len(digit
 #
 # The encoder gives every example its $\lambda_0 = (\mu_0, \log\sigma^2_0)$ in one forward pass. **SVI refinement**
 # then improves that one example's $q$ by $K$ steps of gradient ascent on its own ELBO. With
-# $f(\lambda) = -\text{ELBO}(x;\lambda)$ estimated with one reparameterized draw $\varepsilon_k$ per step:
+# $\ell(\lambda) = -\text{ELBO}(x;\lambda)$ estimated with one reparameterized draw $\varepsilon_k$ per step:
 #
-# $$v_{k+1} = m\,v_k - \operatorname{clip}_c\!\big(\nabla_\lambda f(\lambda_k;\varepsilon_k)\big),\qquad
+# $$v_{k+1} = \rho\,v_k - \operatorname{clip}_c\!\big(\nabla_\lambda \ell(\lambda_k;\varepsilon_k)\big),\qquad
 # \lambda_{k+1} = \lambda_k + \eta\, v_{k+1},\qquad v_0 = 0,$$
 #
-# with step size $\eta$, momentum $m\in[0,1)$ and, optionally, the gradient clipped to norm $c$ per example
+# with step size $\eta$, momentum $\rho\in[0,1)$ and, optionally, the gradient clipped to norm $c$ per example
 # (`vaelab.inference.refine_lambda`). Each example takes its **own** step: vaelab differentiates the *sum* of
 # per-example losses. (The original code differentiates the batch *mean*, so its effective per-example step is
 # $\eta/B$: its "learning rate 1" with batches of 32 is about $\eta = 0.03$ here.)
@@ -143,11 +145,11 @@ print(f"checked: mean gain {float(gain.mean()):+.3f} nats; on digit #{best}: {fl
 
 # %% [markdown]
 # ### Exercise 1 · the SVI update with momentum and clipping  *(your turn)*
-# Write the refinement loop yourself. `grad_f(mu, logvar, eps)` returns the per-example gradients
-# $(\nabla_\mu f, \nabla_{\log\sigma^2} f)$, each $(B, d)$. Clip each example's gradient (the $2d$-vector of both)
+# Write the refinement loop yourself, `my_refine(grad_f, mu, logvar, noise, lr, momentum, clip)`. `grad_f(mu, logvar, eps)`
+# returns the per-example gradients
+# $(\nabla_\mu \ell, \nabla_{\log\sigma^2} \ell)$, each $(B, d)$. Clip each example's gradient (the $2d$-vector of both)
 # to norm `clip` (when `clip` is not None), update the velocity with momentum, then take the step. The
-# self-check compares with `refine_lambda` on the same noise. The cell ships with a reference solution so that the
-# notebook runs headless: delete it first if you want the exercise.
+# self-check compares with `refine_lambda` on the same noise.
 
 # %% tags=["solution"]
 def grad_f(mu, logvar, eps):
@@ -156,7 +158,7 @@ def grad_f(mu, logvar, eps):
     return torch.autograd.grad((rec + kl).sum(), (mu, logvar))
 
 
-def my_refine(mu, logvar, noise, lr, momentum, clip):
+def my_refine(grad_f, mu, logvar, noise, lr, momentum, clip):
     # YOUR TURN: K = len(noise) steps; return (mu_K, logvar_K).
     # BEGIN SOLUTION
     vm, vl = torch.zeros_like(mu), torch.zeros_like(logvar)
@@ -176,7 +178,8 @@ x_ex = x_digits[:8]
 with torch.no_grad():
     q_ex = model2d.encode(x_ex)
 noise_ex = torch.randn(6, 8, 2, generator=torch.Generator().manual_seed(1))
-mine = my_refine(q_ex.mu, q_ex.logvar, noise_ex, lr=0.05, momentum=0.7, clip=20.0)
+mine = checks.yours_or_reference(my_refine, solutions.svi_refine, grad_f, q_ex.mu, q_ex.logvar, noise_ex, lr=0.05,
+                                 momentum=0.7, clip=20.0)
 
 # %%
 # Self-check against the package (same noise, same settings).
@@ -185,7 +188,7 @@ want = refine_lambda(model2d, x_ex, q_ex.mu, q_ex.logvar, steps=6, lr=0.05, mome
 for a, b, name in zip(mine, want, ("mu", "logvar")):
     assert torch.allclose(a, b, atol=1e-5), (f"{name} differs: did you clip the (mu, logvar) gradient jointly per "
                                              "example, update v before lambda, and step lambda + lr * v?")
-print("Exercise 1 passed.")
+checks.passed(my_refine, "Exercise 1 passed.")
 
 # %% [markdown]
 # ## 2. Why end-to-end training matters
@@ -194,15 +197,15 @@ print("Exercise 1 passed.")
 # et al. 2018) leaves the encoder trained for the wrong job: it is trained to make $\text{ELBO}(\lambda_0)$
 # large, but what the model finally uses is $\text{ELBO}(\lambda_K)$. **SA-VAE** trains both networks on
 # $\text{ELBO}(\lambda_K)$ and so differentiates through the $K$ steps. For one plain step
-# $\lambda_1 = \lambda_0 - \eta\nabla_\lambda f(\lambda_0)$ the chain rule gives
+# $\lambda_1 = \lambda_0 - \eta\nabla_\lambda \ell(\lambda_0)$ the chain rule gives
 #
-# $$\frac{d f(\lambda_1)}{d\lambda_0} = \big(I - \eta\,H_{\lambda\lambda}(\lambda_0)\big)\,\nabla_\lambda f(\lambda_1),
-# \qquad \frac{d f(\lambda_1)}{d\theta} = \nabla_\theta f(\lambda_1) - \eta\,H_{\theta\lambda}(\lambda_0)\,\nabla_\lambda f(\lambda_1),$$
+# $$\frac{d \ell(\lambda_1)}{d\lambda_0} = \big(I - \eta\,H_{\lambda\lambda}(\lambda_0)\big)\,\nabla_\lambda \ell(\lambda_1),
+# \qquad \frac{d \ell(\lambda_1)}{d\theta} = \nabla_\theta \ell(\lambda_1) - \eta\,H_{\theta\lambda}(\lambda_0)\,\nabla_\lambda \ell(\lambda_1),$$
 #
 # so the gradients contain **Hessian-vector products**. `hvp="exact"` lets autograd build them
 # (`create_graph=True`, memory grows with $K$); `hvp="fd"` is the paper's Algorithm 1: a reverse loop that
 # estimates each product by a central finite difference of two gradients,
-# $H v \approx [\nabla f(\lambda + r v) - \nabla f(\lambda - r v)]/(2r)$, with $r$ chosen so that the perturbation
+# $H v \approx [\nabla \ell(\lambda + r v) - \nabla \ell(\lambda - r v)]/(2r)$, with $r$ chosen so that the perturbation
 # $r\lVert v\rVert$ is small (`vaelab.inference.savae`). The tests check both against brute-force autograd
 # through the unrolled steps in float64.
 #
@@ -290,10 +293,11 @@ print(f"checked: the K steps raise the VAE encoder's ELBO by {ft['base_gain']:+.
 # benefit on much larger models (an LSTM on Yahoo Answers, see section 3) with $K$ = 20.
 #
 # ### Exercise 2 · one step of the backward pass by hand  *(your turn)*
-# For one example and one plain SVI step (no momentum, no clip), compute $d f(\lambda_1)/d\lambda_0$ from the
-# formula above: build the $4\times4$ Hessian of $f$ at $\lambda_0$ with `torch.autograd.functional.hessian`
+# For one example and one plain SVI step (no momentum, no clip), compute $d \ell(\lambda_1)/d\lambda_0$ from the
+# formula above: build the $4\times4$ Hessian of $\ell$ at $\lambda_0$ with `torch.autograd.functional.hessian`
 # (the function `f_of` takes the 4-vector $\lambda = (\mu_1, \mu_2, \log\sigma^2_1, \log\sigma^2_2)$), and the
-# gradient at $\lambda_1$. The self-check differentiates through `refine_lambda` with autograd.
+# gradient at $\lambda_1$, in `my_backward(f, lam0, eps0, eps1, eta)` (called with `f = f_of`). The self-check
+# differentiates through `refine_lambda` with autograd.
 
 # %% tags=["solution"]
 x1 = x_digits[best:best + 1]
@@ -311,17 +315,17 @@ with torch.no_grad():
 lam0 = torch.cat([q1.mu[0], q1.logvar[0]])
 
 
-def my_backward(lam0):
+def my_backward(f, lam0, eps0, eps1, eta):
     # YOUR TURN: return d f(lam_1; eps1) / d lam_0 as a 4-vector, where lam_1 = lam_0 - eta * grad f(lam_0; eps0).
     # BEGIN SOLUTION
-    g0 = torch.func.grad(f_of)(lam0, eps0)
+    g0 = torch.func.grad(f)(lam0, eps0)
     lam1 = lam0 - eta * g0
-    H = torch.autograd.functional.hessian(lambda l: f_of(l, eps0), lam0)
-    return (torch.eye(4) - eta * H) @ torch.func.grad(f_of)(lam1, eps1)
+    H = torch.autograd.functional.hessian(lambda l: f(l, eps0), lam0)
+    return (torch.eye(4) - eta * H) @ torch.func.grad(f)(lam1, eps1)
     # END SOLUTION
 
 
-mine = my_backward(lam0)
+mine = checks.yours_or_reference(my_backward, solutions.one_step_backward, f_of, lam0, eps0, eps1, eta)
 mine
 
 # %%
@@ -333,7 +337,7 @@ rec, kl = neg_elbo_parts(model2d, x1, mu1, lv1, eps1)
 (want,) = torch.autograd.grad((rec + kl).sum(), l0)
 assert torch.allclose(mine, want, rtol=1e-4, atol=1e-5), (f"you have {mine}, expected {want}: "
     "(I - eta H(lam0)) times the gradient at lam1, with each step's own noise")
-print("Exercise 2 passed.")
+checks.passed(my_backward, "Exercise 2 passed.")
 
 # %% [markdown]
 # ## 3. The five modes on a collapse-prone text model
@@ -420,7 +424,7 @@ print(f"checked: KL SA-VAE {sa_i.kl:.3f} vs VAE {vae_i.kl:.3f} nats, MI {sa_i.mi
 # (16.70). The reason is the data. In this synthetic language the global factors (topic and sentiment, at most
 # $\log 8 \approx 2.1$ nats) can be read off the first words, which the LSTM does for free; coding them in $z$
 # saves about as many nats of reconstruction as it costs in KL, and any inference gap tips the balance to
-# collapse. Forcing $z$ on with free bits ($\lambda = 0.25$, quick size) shows it: KL 0.24 nats and 6 active
+# collapse. Forcing $z$ on with free bits (Kingma et al. 2016; floor $\delta = 0.25$, quick size) shows it: KL 0.24 nats and 6 active
 # units, but $-\log p(x)$ = 17.34 against 17.27 for the collapsed VAE. Here collapse is the better optimum, not an
 # inference failure.
 #
@@ -451,9 +455,12 @@ print(f"checked: KL SA-VAE {sa_i.kl:.3f} vs VAE {vae_i.kl:.3f} nats, MI {sa_i.mi
 #
 # ## 4. The cost of each mode
 #
-# Each refinement step is a forward and backward pass of the decoder, so every mode with refinement costs
-# about $K$ times a VAE step. SA-VAE's backward pass adds two gradient evaluations per step (`fd`), or
-# differentiates the whole unrolled graph (`exact`), whose memory grows with $K$. Below: one training step
+# Each refinement step is a forward and backward pass of the decoder, so every mode with refinement costs at
+# least about $K$ VAE steps. SA-VAE's backward pass adds two gradient evaluations per step (`fd`: about $2K$ VAE
+# steps in all), or differentiates the whole unrolled graph (`exact`: about $3.5K$, with memory that grows with $K$).
+# `benchmarks/RESULTS.md` measured on one CPU thread (LSTM, latent 8, hidden 64, batches of 64): an SA-VAE step at
+# $K$ = 20 costs 41× a VAE step with `fd` and 64–68× with `exact`; at short Yelp's lecture settings ($K$ = 10, `fd`,
+# batches of 32) 23×. Below: one training step
 # (forward, backward, Adam) on a batch of `COST_BATCH` sentences, relative to the VAE, measured by
 # `vaelab.train.cost`. **Peak memory on a CPU** is measured as the growth of the peak resident set size of a fresh
 # process running only that configuration: what the allocator took from the operating system, not only live
@@ -492,5 +499,12 @@ print(f"checked: vae+svi {svi_row['time_x_vae']:.1f}x, SA-VAE fd {fd_row['time_x
 #   synthetic language every mode collapses: there $z$ does not pay for itself (section 3).
 # - Each refinement step costs a decoder forward and backward, and the end-to-end backward adds Hessian-vector
 #   products through every step: the cost table above measures the multiple of a VAE step on your machine
-#   (notebook 07 measured about 35× at $K = 20$ with finite differences, LSTM model, on this project's 2-core
-#   CPU).
+#   (`benchmarks/RESULTS.md`: 41× at $K = 20$ with finite differences and 64–68× exact, LSTM model, one CPU
+#   thread).
+
+# %% [markdown]
+# ## References
+#
+# - Kim, Y., Wiseman, S., Miller, A. C., Sontag, D. & Rush, A. M. (2018). Semi-amortized variational autoencoders. *ICML*. arXiv:1802.02550.
+# - Kingma, D. P., Salimans, T., Jozefowicz, R., Chen, X., Sutskever, I. & Welling, M. (2016). Improved variational inference with inverse autoregressive flow. *Advances in Neural Information Processing Systems (NIPS)*. arXiv:1606.04934.
+# - Krishnan, R. G., Liang, D. & Hoffman, M. D. (2018). On the challenges of learning with inference networks on sparse, high-dimensional data. *International Conference on Artificial Intelligence and Statistics (AISTATS)*. arXiv:1710.06085.

@@ -16,6 +16,8 @@
 #
 # # 06 · A latent-space explorer
 #
+# **Notation:** [NOTATION.md](NOTATION.md) · **Student version:** [exercises/06_latent_space_explorer.ipynb](exercises/06_latent_space_explorer.ipynb)
+#
 # **Learning goals**
 # - Read a latent space through its **map**: the test set's encoder means in 2-D (the latent itself, PCA or
 #   t-SNE), coloured by label, with the posterior $q(z\mid x)$ of chosen examples drawn as ellipses.
@@ -48,8 +50,9 @@ if "google.colab" in sys.modules:
 import torch
 
 import vaelab
-from vaelab import metrics, plots, widgets, zoo
+from vaelab import checks, metrics, plots, solutions, widgets, zoo
 from vaelab.data import vocabulary_of
+from vaelab.metrics.likelihood import mean_se
 from vaelab.runtime import is_quick
 from vaelab.widgets import ipympl_available, map_labels
 
@@ -58,11 +61,11 @@ QUICK = is_quick()                    # VAELAB_QUICK=1 or CI set -> the zoo's qu
 DEVICE = "auto"
 TORCH_THREADS = 1                     # tiny models: one thread is as fast and never fights other programs
 MODEL = "vae-digits-16d"              # the model the explorers start with: any name of zoo.names()
-VAE_PAIR = ("infovae-digits/elbo", "infovae-digits/lam=10")   # 2-D VAE vs 2-D MMD-VAE (InfoVAE α=1, λ=10)
+VAE_PAIR = ("infovae-digits/elbo", "infovae-digits/lam=10")   # 2-D VAE vs 2-D MMD-VAE (InfoVAE α=1, γ=10)
 BETA_PAIR = ("vae-digits-8d", "beta-vae-digits/beta=4")       # 8-D VAE vs 8-D β-VAE (β=4)
 TEXT_PAIR = ("remedy-text/none", "remedy-text/freebits")      # collapsed vs free-bits LSTM text VAE
 N_TEST = 300 if QUICK else 1000       # test examples encoded per model (digits have 300 in all)
-K_DIMS = 4                            # sliders / traversal rows: the K most used latent dimensions
+K_DIMS = 4                            # sliders / traversal rows: the K_DIMS most used latent dimensions
 N_CODES = 16                          # prior codes for the decoder-sensitivity check of section 6
 SEED = 0
 
@@ -96,7 +99,7 @@ plots.history_curves(picker.history, title=f"{picker.name}: training curves")
 #   much). It is linear, so every point of the map is a real code: the decoder can draw it, and a Gaussian
 #   $q(z\mid x)$ stays a Gaussian on the map (its **ellipse**: the 1- and 2-σ contours, here for the examples
 #   typed into *ellipses for examples*).
-# - **t-SNE** keeps neighbourhoods instead of distances: clusters separate better, but the axes mean
+# - **t-SNE** (van der Maaten & Hinton 2008) keeps neighbourhoods instead of distances: clusters separate better, but the axes mean
 #   nothing and there is no way back from a map point to a code (the decoder then draws the code of the
 #   nearest test example).
 #
@@ -138,7 +141,7 @@ def my_neighbours(mu, i, k):
     return torch.argsort(dist)[:k]
     # END SOLUTION
 
-mine = my_neighbours(mu, 0, 5)
+mine = checks.yours_or_reference(my_neighbours, solutions.nearest_indices, mu, 0, 5)
 mine
 
 # %%
@@ -147,7 +150,7 @@ expected, _ = metrics.nearest_neighbours(mu, 0, 5)
 assert list(map(int, mine)) == expected.tolist(), (
     f"you have {list(map(int, mine))}, expected {expected.tolist()}: sort by distance, nearest first, "
     "and leave out example 0 itself")
-print("Exercise 1 passed.")
+checks.passed(my_neighbours, "Exercise 1 passed.")
 
 # %% [markdown]
 # Neighbours in latent space tend to share their label, although the VAE never saw a label: similar images
@@ -167,7 +170,7 @@ if picker.name == MODEL:
 # ## 3. Decode from sliders
 # A 16-D latent has too many dimensions for one slider each, and most of them do little: the KL term pushes
 # unneeded dimensions to the prior, where $q(z_j\mid x) = \mathcal N(0, 1)$ for every $x$ and the decoder
-# learns to ignore them. So the sliders below are the **K most used dimensions**, ranked by their average
+# learns to ignore them. So the sliders below are the **`K_DIMS` most used dimensions**, ranked by their average
 # $\mathrm{KL}(q(z_j\mid x)\,\|\,\mathcal N(0,1))$ (in brackets, in nats). The other dimensions stay at the
 # chosen example's code.
 
@@ -247,9 +250,19 @@ samples
 # ## 6. Compare two models
 # ### VAE and InfoVAE maps
 # Both models below have a 2-D latent and were trained on the same digits. The MMD-VAE (InfoVAE with α = 1,
-# λ = 10, notebook 04) has no per-example KL term: only the *aggregate* of its codes is pulled to the prior,
-# by MMD. Look at the two maps: both spread their codes over roughly the prior's disc, with the digits in
+# γ = 10, notebook 04; Zhao et al. 2019) has no per-example KL term: only the *aggregate* of its codes is pulled
+# to the prior, by an MMD² penalty. Look at the two maps: both spread their codes over roughly the prior's disc, with the digits in
 # clusters; from the dots alone the two are hard to tell apart.
+
+# %% [markdown]
+# ### Predict, then check · how wide is q(z|x)?  *(your turn, 2 minutes)*
+# The VAE pays a KL for every single $q(z\mid x)$; the MMD-VAE pays nothing per example, only for where its codes
+# sit as a whole. Before you look at the maps and the numbers below: **will the MMD-VAE's posteriors $q(z\mid x)$ be
+# wider than the VAE's, narrower, or about as wide** (by their mean variance over the test digits)? Write
+# `"wider"`, `"narrower"` or `"about as wide"` in the next cell. A check after the numbers compares.
+
+# %%
+MY_GUESS = ""      # "wider", "narrower" or "about as wide"
 
 # %%
 pair = {name: (zoo.load(name, device=DEVICE)[0], zoo.test_data(name, n=N_TEST)) for name in VAE_PAIR}
@@ -273,6 +286,21 @@ assert mmd["posterior variance"] < 0.2 * vae["posterior variance"], "the MMD-VAE
 assert 0.5 < vae["variance of the means"] < 1.5 and 0.5 < mmd["variance of the means"] < 1.5
 
 # %%
+# Predict, then check: the mean posterior variance of the MMD-VAE against the VAE's, ± SE over the test digits
+# (the unpaired SE of the difference: conservative)
+WIDTHS = ("wider", "narrower", "about as wide")
+post_var = {name: metrics.encode_all(m, data.x.to(m.device))[1].exp().mean(1).cpu()   # per digit
+            for name, (m, data) in pair.items()}
+(v_vae, se_vae), (v_mmd, se_mmd) = (mean_se(post_var[n]) for n in VAE_PAIR)
+outcome = checks.direction(v_mmd - v_vae, (se_vae ** 2 + se_mmd ** 2) ** 0.5, labels=WIDTHS)
+seen = f"Mean posterior variance: MMD-VAE {v_mmd:.4f} ± {se_mmd:.4f}, VAE {v_vae:.4f} ± {se_vae:.4f} (prior: 1)."
+other = " Look at the ellipses below, and at what each objective charges for a narrow q(z|x)."
+checks.check_prediction(MY_GUESS, outcome, {
+    "narrower": seen + f" About {v_vae / v_mmd:.0f} times narrower: with no per-example KL nothing pays for width, "
+                "and a narrow q(z|x) reconstructs better. The ellipses below show it: the MMD-VAE's are nearly points.",
+    "wider": seen + other, "about as wide": seen + other}, choices=WIDTHS)
+
+# %%
 index = 0
 fig_pair = []
 for name, (m, data) in pair.items():
@@ -285,7 +313,7 @@ display(*fig_pair)
 
 # %% [markdown]
 # ### A β-VAE map
-# With β = 4 the KL costs four times as much. On these small digits that is too much: in the quick-mode zoo
+# With β = 4 (a β-VAE, Higgins et al. 2017) the KL costs four times as much. On these small digits that is too much: in the quick-mode zoo
 # model every dimension gives up, the map shrinks to a dot at the origin, and every example decodes to the
 # same average digit. (Full-mode models keep a few dimensions.)
 
@@ -303,7 +331,7 @@ compare_beta
 # ### Collapsed vs free-bits text
 # Notebook 02 trained an LSTM text VAE that **collapsed**: KL ≈ 0, the decoder is a language model that does
 # not need $z$. Its encoder sends every sentence to (almost) the same code, so the greedy decodings of all test
-# sentences are one and the same sentence. The free-bits model must keep some KL in each dimension, so its
+# sentences are one and the same sentence. The free-bits model (Kingma et al. 2016) must keep some KL in each dimension, so its
 # codes spread out and its decoder has a reason to read them. Compare their decodings along the straight path between two test sentences (*path*) and
 # their maps (*maps*).
 
@@ -342,8 +370,8 @@ assert sensitivity[collapsed] < sensitivity[free] / 3, "the collapsed decoder sh
 # equally likely words can flip a greedy decoding (try the traversal with `remedy-text/none` in the picker).
 #
 # ### Exercise 2 · how much does the decoder listen to z?  *(your turn)*
-# Compute the matrix behind the sensitivity number: `my_log_probs(m, x, z)` returns $\log p(x_n\mid z_k)$ for
-# every code $z_k$ (K of them) and sentence $x_n$ (N of them), shape (K, N). `m.decode(codes)` gives the decoder's
+# Compute the matrix behind the sensitivity number: `my_log_probs(m, x, z)` returns $\log p(x_n\mid z)$ for
+# every code $z$ (a row of `z`) and every sentence $x_n$ (N of them): shape (len(z), N). `m.decode(codes)` gives the decoder's
 # distribution for a batch of codes (one per sentence) and `.log_prob(x)` scores the sentences under it.
 
 # %% tags=["solution"]
@@ -355,7 +383,7 @@ def my_log_probs(m, x, z):
     # END SOLUTION
 
 m_free, data_free = text_pair[free]
-mine = my_log_probs(m_free, data_free.x[:20], z_prior[:4])
+mine = checks.yours_or_reference(my_log_probs, metrics.conditional_log_probs, m_free, data_free.x[:20], z_prior[:4])
 mine.shape
 
 # %%
@@ -363,7 +391,7 @@ mine.shape
 expected = metrics.conditional_log_probs(m_free, data_free.x[:20], z_prior[:4])
 assert tuple(mine.shape) == tuple(expected.shape), f"expected shape {tuple(expected.shape)}, got {tuple(mine.shape)}"
 assert torch.allclose(mine, expected, atol=1e-3), "the values differ: row k should score every sentence under code z_k"
-print(f"Exercise 2 passed. Spread over the 4 codes, mean over 20 sentences: {float(mine.std(0).mean()):.3f} nats.")
+checks.passed(my_log_probs, f"Exercise 2 passed. Spread over the 4 codes, mean over 20 sentences: {float(mine.std(0).mean()):.3f} nats.")
 
 # %% [markdown]
 # ## Summary
@@ -378,3 +406,11 @@ print(f"Exercise 2 passed. Spread over the 4 codes, mean over 20 sentences: {flo
 #
 # **Next:** pick any model in section 1 and go through the sections again. Which model has the most useful
 # traversals? Which one's prior samples look most like the data, and does its map explain why?
+
+# %% [markdown]
+# ## References
+#
+# - Higgins, I., Matthey, L., Pal, A., Burgess, C., Glorot, X., Botvinick, M., Mohamed, S. & Lerchner, A. (2017). β-VAE: learning basic visual concepts with a constrained variational framework. *ICLR*. No arXiv version (openreview.net/forum?id=Sy2fzU9gl).
+# - Kingma, D. P., Salimans, T., Jozefowicz, R., Chen, X., Sutskever, I. & Welling, M. (2016). Improved variational inference with inverse autoregressive flow. *Advances in Neural Information Processing Systems (NIPS)*. arXiv:1606.04934.
+# - van der Maaten, L. & Hinton, G. (2008). Visualizing data using t-SNE. *Journal of Machine Learning Research* 9, 2579–2605.
+# - Zhao, S., Song, J. & Ermon, S. (2019). InfoVAE: balancing learning and inference in variational autoencoders. *AAAI Conference on Artificial Intelligence*. arXiv:1706.02262.

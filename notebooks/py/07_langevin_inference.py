@@ -16,6 +16,8 @@
 #
 # # 07 · Inference without an encoder: short-run Langevin posteriors and a latent EBM prior
 #
+# **Notation:** [NOTATION.md](NOTATION.md) · **Student version:** [exercises/07_langevin_inference.ipynb](exercises/07_langevin_inference.ipynb)
+#
 # **Learning goals**
 # - Run **Langevin dynamics** on a posterior $p(z\mid x) \propto p(x\mid z)\,p(z)$ and see, on the true 2-D
 #   posterior of notebook 03's model, what a *short* run (about 20 steps, as in short-run inference) gives and
@@ -24,7 +26,8 @@
 #   gets its posterior sample from $K \approx 20$ Langevin steps started at the prior, and the decoder learns on it.
 #   Compare it with the VAE and SA-VAE on a collapse-prone decoder, with the same collapse diagnostics.
 # - Meet the **latent energy-based prior** (Pang, Han, Nijkamp, Zhu & Wu, NeurIPS 2020)
-#   $p_\alpha(z) \propto \exp(f_\alpha(z))\,N(z; 0, I)$ on a 2-D toy, and its normalising constant $\log Z_\alpha$.
+#   $p_\psi(z) \propto \exp(f_\psi(z))\,N(z; 0, I)$, with weights $\psi$ (Pang et al.'s letter is α; these
+#   notebooks keep α for InfoVAE), on a 2-D toy, and its normalising constant $\log Z_\psi$.
 # - Measure the price of dropping amortized inference: the cost of one training step.
 #
 # **Time:** about 40 minutes (quick mode computes everything in about two minutes).
@@ -49,7 +52,7 @@ import pandas as pd
 import torch
 
 import vaelab
-from vaelab import metrics, plots, widgets, zoo
+from vaelab import checks, metrics, plots, solutions, widgets, zoo
 from vaelab.inference.langevin import SRI_STEP_SIZES, SRI_TEMPERATURE, langevin, log_joint
 from vaelab.runtime import is_quick
 from vaelab.train.cost import step_costs
@@ -100,10 +103,10 @@ print(f"device {device}; a 2-D VAE trained for {MODEL_2D.epochs} epochs; {len(di
 # Langevin dynamics samples a density known up to a constant from its gradient alone. For the posterior,
 # $\log p(z\mid x) = \log p(x\mid z) + \log p(z) - \log p(x)$ and the constant drops out of the gradient:
 #
-# $$z_{i+1} = z_i + \tfrac12 s_i^2\, \nabla_z \log p(x, z_i) + T\, s_i\, \varepsilon_i,\qquad \varepsilon_i \sim N(0, I).$$
+# $$z_{k+1} = z_k + \tfrac12 s_k^2\, \nabla_z \log p(x, z_k) + T\, s_k\, \varepsilon_k,\qquad \varepsilon_k \sim N(0, I).$$
 #
 # With temperature $T = 1$ and small steps the chain's law approaches $p(z\mid x)$; at a finite step it is
-# biased, and the **Metropolis-adjusted** version (MALA) accepts or rejects each move so that its law is exact
+# biased, and the **Metropolis-adjusted** version (MALA; Roberts & Tweedie 1996) accepts or rejects each move so that its law is exact
 # at any step size. With $T \ne 1$ the chain targets the sharpened $p(z\mid x)^{1/T^2}$.
 #
 # **Short-run inference** uses none of this asymptotics: the SRI code starts every chain at the prior,
@@ -168,7 +171,7 @@ print(f"checked: long MALA run, largest |bias|/SE {long_z.max():.1f} over {N_CHE
 #
 # ### Exercise 1 · the Langevin step  *(your turn)*
 # Write the unadjusted chain yourself: `my_langevin(log_prob, z0, sizes, T, noise)` takes `len(sizes)` steps of
-# the update above, using `noise[i]` as $\varepsilon_i$. Get the gradient with `torch.autograd.grad`. The
+# the update above, using `noise[k]` as $\varepsilon_k$. Get the gradient with `torch.autograd.grad`. The
 # self-check runs `vaelab.inference.langevin` with a generator that draws the same noise.
 
 # %% tags=["solution"]
@@ -190,7 +193,7 @@ z0_ex = torch.randn(6, 2, generator=torch.Generator().manual_seed(5))
 sizes_ex = [0.5, 0.4, 0.3, 0.2, 0.1]
 gen = torch.Generator().manual_seed(7)
 noise_ex = [torch.randn(6, 2, generator=gen) for _ in sizes_ex]
-mine = my_langevin(target, z0_ex, sizes_ex, 0.5, noise_ex)
+mine = checks.yours_or_reference(my_langevin, solutions.langevin_steps, target, z0_ex, sizes_ex, 0.5, noise_ex)
 
 # %%
 # Self-check against the package (same starts, the same noise in the same order).
@@ -198,7 +201,7 @@ want = langevin(target, z0_ex, steps=len(sizes_ex), step_size=sizes_ex, temperat
                 generator=torch.Generator().manual_seed(7)).z
 assert torch.allclose(mine, want, atol=1e-5), ("your chain differs: the drift is +½ s² ∇log p(x, z) (ascent), "
                                                "the noise T·s·ε, and each step uses the gradient at the current z")
-print("Exercise 1 passed.")
+checks.passed(my_langevin, "Exercise 1 passed.")
 
 # %% [markdown]
 # ## 2. Does dropping the encoder avoid posterior collapse?
@@ -297,15 +300,15 @@ print(f"measured, not asserted: probe accuracy SRI - VAE = {probe_gap:+.3f} ± {
 # ## 3. A latent energy-based prior on a 2-D toy
 #
 # A Gaussian prior must be mapped onto a multimodal data set by the decoder alone. The latent EBM prior lets the
-# prior itself become multimodal: $p_\alpha(z) = \exp(f_\alpha(z))\,N(z; 0, I)/Z_\alpha$ with a small MLP
-# $f_\alpha$ (here 2 → 64 → 64 → 1). Its samples come from a short Langevin run on $\log p_\alpha$ (60 steps of
-# 0.4), the posterior's from Langevin on $\log p_\alpha(z) + \log p(x\mid z)$, and the EBM learns by
-# $\nabla_\alpha = E_{\text{posterior}}[\nabla f_\alpha] - E_{\text{prior}}[\nabla f_\alpha]$: raise $f_\alpha$
+# prior itself become multimodal: $p_\psi(z) = \exp(f_\psi(z))\,N(z; 0, I)/Z_\psi$ with a small MLP
+# $f_\psi$ (here 2 → 64 → 64 → 1). Its samples come from a short Langevin run on $\log p_\psi$ (60 steps of
+# 0.4), the posterior's from Langevin on $\log p_\psi(z) + \log p(x\mid z)$, and the EBM learns by
+# $\nabla_\psi = E_{\text{posterior}}[\nabla f_\psi] - E_{\text{prior}}[\nabla f_\psi]$: raise $f_\psi$
 # where the posterior samples are, lower it where the prior's own samples are. Both models below are trained by
 # SRI on the pinwheel (5 curved arms, 2000 points, 40 epochs in quick mode), with a 2-D latent and a Gaussian
 # likelihood. Top: the prior's log density in $z$ with 1000 prior samples; bottom: the points they generate.
 #
-# The normalising constant $\log Z_\alpha = \log E_{N(0, I)}[\exp f_\alpha(z)]$ is estimated by plain Monte
+# The normalising constant $\log Z_\psi = \log E_{N(0, I)}[\exp f_\psi(z)]$ is estimated by plain Monte
 # Carlo, with its standard error (the delta method); its effective sample size says whether to trust it.
 
 # %%
@@ -346,14 +349,14 @@ print(f"-log p(x): Gaussian prior {toy_table.loc['Gaussian prior', 'iw_nll']:.2f
 # **Not reproduced at this size.** In quick mode (40 epochs) neither model fits the pinwheel: the generated points
 # (blue) do not follow the arms. The Gaussian-prior SRI generator spreads its points over the whole square, and the
 # EBM prior has moved its mass into a corner of the latent square, far from where $N(0, I)$ puts its draws. That is
-# why its $\log Z_\alpha$ has a small effective sample size: plain Monte Carlo from $N(0, I)$ rarely reaches the
-# region where $\exp f_\alpha$ is large, so the estimate is biased low and its SE understates the error, and the
-# EBM model's $-\log p(x)$ (which subtracts $\log Z_\alpha$) is **not a measurement**: compare it with the Gaussian
+# why its $\log Z_\psi$ has a small effective sample size: plain Monte Carlo from $N(0, I)$ rarely reaches the
+# region where $\exp f_\psi$ is large, so the estimate is biased low and its SE understates the error, and the
+# EBM model's $-\log p(x)$ (which subtracts $\log Z_\psi$) is **not a measurement**: compare it with the Gaussian
 # prior's only when the ESS is large. 
 # What we tried, on this course's 2-core CPU (pinwheel, 40 epochs unless stated; "distance" is the mean distance from
 # a generated point to its nearest test point, 0.17 for a Gaussian blob with the data's mean and spread):
-# - the shipped settings (one Adam step size, 1e-3, for the decoder and $f_\alpha$): the contrastive loss runs off to
-#   about $-700$ (the posterior samples' $f_\alpha$ grows without bound) and the generated points sit 1.7 from the
+# - the shipped settings (one Adam step size, 1e-3, for the decoder and $f_\psi$): the contrastive loss runs off to
+#   about $-700$ (the posterior samples' $f_\psi$ grows without bound) and the generated points sit 1.7 from the
 #   data;
 # - a step size of 1e-4 for 100 epochs: it runs off the other way (loss about $+1250$);
 # - the prior's chain with steps of 0.1 instead of 0.4: loss about $-84\,000$; with step size 3e-4 and 80 epochs:
@@ -364,17 +367,17 @@ print(f"-log p(x): Gaussian prior {toy_table.loc['Gaussian prior', 'iw_nll']:.2f
 # its prior samples 1.7 from the data: it learned from sharp, near-MAP codes that $N(0, I)$ does not cover. Trained
 # with $T = 1$ (chains that sample the posterior, steps 0.3 → 0.05), its decoder means land 0.05 from the data. A
 # latent EBM prior is meant to close exactly that gap at $T = 0.2$, by learning where the posterior codes are; making
-# its training stable (the paper uses a separate, smaller step size for $f_\alpha$ and far more iterations) is left
+# its training stable (the paper uses a separate, smaller step size for $f_\psi$ and far more iterations) is left
 # as an exercise, and `zoo.config("sri-pinwheel/ebm").variant(epochs=200)` is the full-mode length.
 #
 # **Beyond one latent layer.** Cui, Wu & Han (CVPR 2023) put one joint latent EBM on all layers of a
-# hierarchical generator, $p_\alpha(z_1,\dots,z_L) \propto \exp(f_\alpha(z_1,\dots,z_L))\,\prod_l p(z_l\mid z_{l+1})$,
+# hierarchical generator, $p_\psi(z_1,\dots,z_L) \propto \exp(f_\psi(z_1,\dots,z_L))\,\prod_l p(z_l\mid z_{l+1})$,
 # trained the same way (posterior against prior samples, both by short-run Langevin): the energy can then couple
 # the layers that the Gaussian hierarchy keeps conditionally independent. vaelab has no multi-layer generator
 # yet.
 #
 # ### Exercise 2 · the normalising constant of an EBM prior  *(your turn)*
-# Estimate $\log Z_\alpha = \log \frac1n\sum_i \exp f_\alpha(z_i)$ with $z_i \sim N(0, I)$ from `n` draws of the
+# Estimate $\log Z_\psi = \log \frac1n\sum_i \exp f_\psi(z_i)$ with $z_i \sim N(0, I)$ from `n` draws of the
 # generator, stably (`torch.logsumexp`). The self-check compares with `EBMPrior.log_partition` on the same draws.
 
 # %% tags=["solution"]
@@ -390,13 +393,13 @@ def my_log_z(f, n, generator):
     # END SOLUTION
 
 
-mine = my_log_z(ebm.f, 5000, torch.Generator().manual_seed(3))
+mine = checks.yours_or_reference(my_log_z, solutions.log_partition_mc, ebm.f, 5000, torch.Generator().manual_seed(3))
 
 # %%
 # Self-check against the package (the same 5000 draws).
 want, want_se = ebm.log_partition(5000, generator=torch.Generator().manual_seed(3))
 assert abs(mine - want) < 1e-6, f"you have {mine:.4f}, expected {want:.4f}: log of the MEAN of exp f, not the sum"
-print(f"Exercise 2 passed: log Z = {mine:.3f} ± {want_se:.3f} nats from 5000 draws")
+checks.passed(my_log_z, f"Exercise 2 passed: log Z = {mine:.3f} ± {want_se:.3f} nats from 5000 draws")
 
 # %% [markdown]
 # ## 4. The price of dropping the encoder
@@ -437,5 +440,14 @@ print(f"checked: SRI {sri_row['time_x_vae']:.1f}x and SA-VAE {sa_row['time_x_vae
 #   with long chains and importance sampling.
 # - On the collapse-prone PixelCNN (section 2), at quick size, SRI keeps its latent units in use but models the
 #   digits about 5 nats worse than the VAE: the paper's likelihood claim is not reproduced here.
-# - A latent EBM prior tilts $N(0, I)$ by $\exp f_\alpha$; its samples and its $\log Z_\alpha$ both need care.
+# - A latent EBM prior tilts $N(0, I)$ by $\exp f_\psi$; its samples and its $\log Z_\psi$ both need care.
 # - Each SRI training step costs about $K$ decoder passes: the price of inference without an encoder.
+
+# %% [markdown]
+# ## References
+#
+# - Cui, J., Wu, Y. N. & Han, T. (2023). Learning joint latent space EBM prior model for multi-layer generator. *IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)*, 3603–3612. arXiv:2306.06323.
+# - Kim, Y., Wiseman, S., Miller, A. C., Sontag, D. & Rush, A. M. (2018). Semi-amortized variational autoencoders. *ICML*. arXiv:1802.02550.
+# - Pang, B., Han, T., Nijkamp, E., Zhu, S.-C. & Wu, Y. N. (2020). Learning latent space energy-based prior model. *Advances in Neural Information Processing Systems (NeurIPS)*. arXiv:2006.08205.
+# - Pang, B., Nijkamp, E., Han, T. & Wu, Y. N. (2021). Generative text modeling through short run inference. *Conference of the European Chapter of the Association for Computational Linguistics (EACL)*, 1156–1165. arXiv:2106.02513.
+# - Roberts, G. O. & Tweedie, R. L. (1996). Exponential convergence of Langevin distributions and their discrete approximations. *Bernoulli* 2(4), 341–363.

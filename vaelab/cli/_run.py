@@ -38,7 +38,8 @@ def load_run(args, command: str):
         raise ValueError(f"no checkpoint at {ckpt}; train one with `python -m vaelab train --out DIR`")
     model, payload = load_checkpoint(ckpt, device=pick_device(args.device))
     cfg = payload["train_config"]
-    ds = load_dataset(cfg["dataset"], args.split, binarize=cfg.get("binarize"), seed=cfg.get("seed", 0))
+    ds = load_dataset(cfg["dataset"], args.split, binarize=cfg.get("binarize"), seed=cfg.get("seed", 0),
+                      vocab_size=cfg.get("vocab_size"))
     if args.points is not None:
         ds = subset(ds, args.points, seed=0)
     return model, cfg, ds

@@ -9,7 +9,7 @@ def add_parser(sub) -> None:
 
     t = sub.add_parser("table", help="reproduce a paper's table over several seeds (mean ± SE across seeds)")
     t.add_argument("name", choices=tuple(TABLES), help="remedies: posterior collapse on text and its remedies, beside "
-                   "a language model; gaps: approximation and amortization gaps for three encoder sizes; savae: the five "
+                   "a language model; gaps: approximation and amortization gaps for three encoder sizes; infovae: the ELBO against the MMD-VAE with a PixelCNN decoder (quick profile only); savae: the five "
                    "SA-VAE training modes on text, beside a language model")
     t.add_argument("--profile", default="quick", choices=PROFILES,
                    help="quick: offline data (synthetic text, 8x8 digits), seconds per model; lecture: short Yelp and "

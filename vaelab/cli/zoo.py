@@ -1,4 +1,5 @@
-"""`python -m vaelab zoo list|build`: the model zoo's entries, and building them into the cache (and shipping)."""
+"""`python -m vaelab zoo list|build|ship-lecture`: the model zoo's entries, building them into the cache (and
+shipping), and rebuilding the lecture profile's shipped checkpoints."""
 from __future__ import annotations
 
 import json
@@ -20,6 +21,10 @@ def add_parser(sub) -> None:
     b.add_argument("--ship", action="store_true",
                    help="also copy the checkpoints into vaelab/zoo/shipped/ (quick mode, offline datasets only)")
     b.add_argument("--no-progress", action="store_true")
+    sl = zsub.add_parser("ship-lecture", help="train the lecture profile's shipped models (short Yelp, 3 seeds) into "
+                         "$VAELAB_CACHE where missing, from scratch, and replace vaelab/zoo/lecture/ with fp16 copies")
+    sl.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
+    sl.add_argument("--no-progress", action="store_true")
     z.set_defaults(func=run)
 
 
@@ -31,6 +36,8 @@ def _quick(args):
 def run(args) -> int:
     from .. import zoo
 
+    if args.zoo_command == "ship-lecture":
+        return _ship_lecture(args)
     q = _quick(args)
     if args.zoo_command == "list":
         rows = zoo.status(quick=q, all_members=not args.principal)
@@ -51,4 +58,19 @@ def run(args) -> int:
               file=sys.stderr)
         return 130
     print(f"manifest: {zoo.manifest_path()}")
+    return 0
+
+
+def _ship_lecture(args) -> int:
+    from ..zoo.lecture import LECTURE_DIR
+    from ..zoo.tables import ship_lecture
+
+    try:
+        total = ship_lecture(device=args.device, progress=False if args.no_progress else None,
+                             log=lambda line: print(line, file=sys.stderr))
+    except KeyboardInterrupt:
+        print("vaelab zoo ship-lecture: interrupted (Ctrl-C); nothing was shipped (the models trained before it are "
+              "in the cache)", file=sys.stderr)
+        return 130
+    print(f"shipped {total / 1e6:.1f} MB into {LECTURE_DIR}")
     return 0

@@ -194,6 +194,8 @@ def load_corpus(name: str, split: str = "train", root=None, *, download: bool = 
     check_choice("name", name, CORPORA)
     check_choice("split", split, SPLITS)
     max_len = check_int("max_len", max_len if max_len is not None else MAX_LEN[name], 2)
+    if vocab_size is not None:
+        check_int("vocab_size", vocab_size, 1)
     files = corpus_files(name, data_dir(root), sources=sources, download=download,
                          allow_unverified=allow_unverified)
     try:

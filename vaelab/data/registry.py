@@ -36,17 +36,22 @@ def available_datasets(root=None) -> dict[str, str]:
 
 
 def load_dataset(name: str, split: str = "train", root=None, *, binarize: str | None = None,
-                 download: bool = True, seed: int = 0) -> Dataset:
+                 download: bool = True, seed: int = 0, vocab_size: int | None = None) -> Dataset:
     """Load a dataset as float tensors.
 
     name: one of dataset_names(). split: 'train', 'valid' or 'test'.
     root: data directory (default: $VAELAB_DATA_DIR, else the checkout's data/).
     binarize: None; 'static' (one Bernoulli draw with `seed`, fixed forever); or 'dynamic'
     (x stays in [0, 1] and the training loop draws a fresh binary image every time it sees one).
+    vocab_size: a downloaded text corpus keeps only its vocab_size most frequent training words (the rest
+    become <unk>); None keeps them all.
     """
     check_choice("name", name, dataset_names())
     check_choice("split", split, offline.SPLITS)
     check_choice("binarize", binarize, BINARIZE)
+    if vocab_size is not None and name not in TEXT_DOWNLOADED:
+        raise ValueError(f"vocab_size={vocab_size!r} trims a downloaded corpus' vocabulary "
+                         f"({', '.join(map(repr, TEXT_DOWNLOADED))}); dataset {name!r} is not one: leave it None")
     if name == "synthetic_text" or name in TEXT_DOWNLOADED:
         # Token ids (long tensors, meta kind 'text'): see vaelab.data.text for the layout.
         if binarize is not None:
@@ -57,7 +62,7 @@ def load_dataset(name: str, split: str = "train", root=None, *, binarize: str | 
             return synthetic_text(split)   # one fixed corpus: `seed` only seeds binarization
         from .corpora import load_corpus
 
-        return load_corpus(name, split, root, download=download)
+        return load_corpus(name, split, root, download=download, vocab_size=vocab_size)
     if name == "digits":
         x, y = offline.digits(split)
         meta = {"kind": "gray", "source": "scikit-learn load_digits (UCI optical digits), pixel/16"}

@@ -9,7 +9,8 @@ from .views import beta_sweep_view, interpolation_view
 from .mmd import (draw_posterior_vs_prior, lambda_sweep_view, metric_bars, mmd_curve, posterior_vs_prior,
                   two_sample_view)
 from .posterior import draw_gaussian, posterior_view
-from .collapse import collapse_view, remedy_bars
+from .collapse import collapse_view, remedies_grid, remedy_bars
+from .summary import gap_bars, summary_bars
 from .savae import cost_bars, refinement_path_view
 from .langevin import ebm_prior_view, langevin_view
 from .latent_map import (compare_items, compare_maps, draw_items, draw_map, draw_sentences, item_grid, map_view,
@@ -19,6 +20,7 @@ __all__ = ["ebm_prior_view", "langevin_view", "draw_rate_distortion", "elbo_anat
            "image_grid", "reconstruction_rows", "tile", "decoded_image", "decoder_view", "draw_scatter",
            "latent_scatter", "beta_sweep_view", "interpolation_view", "draw_gaussian", "posterior_view",
            "draw_posterior_vs_prior", "lambda_sweep_view", "metric_bars", "mmd_curve", "posterior_vs_prior",
-           "two_sample_view", "collapse_view", "remedy_bars", "cost_bars", "refinement_path_view",
+           "two_sample_view", "collapse_view", "remedies_grid", "remedy_bars", "gap_bars", "summary_bars",
+           "cost_bars", "refinement_path_view",
            "compare_items", "compare_maps", "draw_items", "draw_map", "draw_sentences", "item_grid", "map_view",
            "neighbours_view", "path_view", "traversal_view"]

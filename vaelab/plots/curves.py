@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import COLORS, LEGEND, TICK, TITLE, new_figure, style_axes
+from ._style import COLORS, LEGEND, TICK, TITLE, finish, new_figure, style_axes
 
 PANELS = {
     "loss": ("Training loss", "nats per example"),
@@ -35,7 +35,7 @@ def history_curves(history, keys=("loss", "rec", "kl"), title: str | None = None
         style_axes(ax, title=name, xlabel="epoch", ylabel=unit)
     if title:
         fig.suptitle(title, fontsize=TITLE)
-    return fig
+    return finish(fig)
 
 
 def elbo_anatomy(rec, kl, labels=None, title: str | None = "-ELBO = reconstruction + KL", width: float = 12.0):
@@ -63,7 +63,7 @@ def elbo_anatomy(rec, kl, labels=None, title: str | None = "-ELBO = reconstructi
     style_axes(ax, title=title, xlabel="nats per example (lower is better)")
     ax.legend(fontsize=LEGEND, loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(rec) < 3 else -0.2),
               ncol=2, frameon=False)
-    return fig
+    return finish(fig)
 
 
 def draw_rate_distortion(ax, rates, distortions, betas=None, highlight: int | None = None, elbo_lines: bool = True,
@@ -105,7 +105,7 @@ def draw_rate_distortion(ax, rates, distortions, betas=None, highlight: int | No
                 transform=ax.transAxes, ha="right", va="top", fontsize=TICK,
                 bbox=dict(boxstyle="round", fc="white", ec=COLORS["highlight"]))
     style_axes(ax, title=title, xlabel="rate: KL(q(z|x) || p(z))  [nats]", ylabel="distortion: -log p(x|z)  [nats]")
-    return ax
+    return finish(ax)
 
 
 def rate_distortion(rates, distortions, betas=None, highlight: int | None = None, elbo_lines: bool = True,
@@ -113,4 +113,4 @@ def rate_distortion(rates, distortions, betas=None, highlight: int | None = None
     """A figure of draw_rate_distortion: one point per beta, with the highlighted one marked."""
     fig, axes = new_figure(width, height)
     draw_rate_distortion(axes[0, 0], rates, distortions, betas, highlight, elbo_lines, title)
-    return fig
+    return finish(fig)

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ._style import LABEL, TICK, TITLE, new_figure, to_numpy
+from ._style import LABEL, TICK, TITLE, finish, new_figure, to_numpy
 
 PAD = 1            # pixels of separator between tiles
 PAD_VALUE = 0.15   # separator shade on the 0..1 scale: light grey with the gray_r colormap
@@ -86,7 +86,7 @@ def draw_grid(ax, images, ncol: int | None = None, title: str | None = None, yla
                 r, c = divmod(i, ncol_used)
                 ax.text(PAD + c * (w + PAD) + (w - 1) / 2, PAD + r * (h + PAD) + h - 0.5, str(cap),
                         ha="center", va="top", fontsize=TICK, color="#b00000")
-    return ax
+    return finish(ax)
 
 
 def image_grid(images, ncol: int | None = None, title: str | None = None, captions=None,
@@ -100,7 +100,7 @@ def image_grid(images, ncol: int | None = None, title: str | None = None, captio
     height = width * nrow / ncol_used + (0.8 if title else 0.2) + (0.5 if captions is not None else 0.0)
     fig, axes = new_figure(width, max(height, 2.0))
     draw_grid(axes[0, 0], a, ncol_used, title=title, captions=captions)
-    return fig
+    return finish(fig)
 
 
 def reconstruction_rows(originals, reconstructions, title: str | None = "Originals and their reconstructions",
@@ -116,4 +116,4 @@ def reconstruction_rows(originals, reconstructions, title: str | None = "Origina
     draw_grid(axes[1, 0], b, ncol=n, ylabel=labels[1])
     if title:
         fig.suptitle(title, fontsize=TITLE)
-    return fig
+    return finish(fig)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import LEGEND, new_figure, style_axes, to_numpy
+from ._style import LEGEND, TITLE, finish, new_figure, style_axes, to_numpy
 from .posterior import draw_gaussian
 
 CHAIN_COLORS = ("#ff7f0e", "#1f77b4", "#9467bd", "#8c564b")
@@ -36,7 +36,7 @@ def langevin_view(grid: dict, encoder, chains: dict, title: str | None = None, p
             draw_gaussian(ax, m, np.diag(v), "encoder q", "#d62728", "-")
         ax.plot(*to_numpy(grid["mean"]), "k+", ms=18, mew=3, label="true mean")
         if run.get("bias") is not None:
-            ax.text(0.02, 0.02, _bias_text(run["bias"]), transform=ax.transAxes, fontsize=11, family="monospace",
+            ax.text(0.02, 0.02, _bias_text(run["bias"]), transform=ax.transAxes, fontsize=LEGEND, family="monospace",
                     va="bottom", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
         ax.set_xlim(z1[0], z1[-1])
         ax.set_ylim(z2[0], z2[-1])
@@ -44,8 +44,8 @@ def langevin_view(grid: dict, encoder, chains: dict, title: str | None = None, p
         if i == 0:
             ax.legend(fontsize=LEGEND, loc="upper left")
     if title:
-        fig.suptitle(title, fontsize=18)
-    return fig
+        fig.suptitle(title, fontsize=TITLE)
+    return finish(fig)
 
 
 def ebm_prior_view(models: dict, data, lim: float = 3.5, panel: float = 5.0):
@@ -88,4 +88,4 @@ def ebm_prior_view(models: dict, data, lim: float = 3.5, panel: float = 5.0):
         ax.set_aspect("equal")
         style_axes(ax, title="x ~ p(x | z), z from the prior", xlabel="$x_1$", ylabel="$x_2$" if j == 0 else None)
         ax.legend(fontsize=LEGEND, loc="upper right", markerscale=3)
-    return fig
+    return finish(fig)

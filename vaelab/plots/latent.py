@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import COLORS, LEGEND, TITLE, new_figure, style_axes, to_numpy
+from ._style import COLORS, LEGEND, TITLE, finish, new_figure, style_axes, to_numpy
 from .images import draw_grid
 
 
@@ -48,6 +48,7 @@ def draw_scatter(ax, z, labels=None, highlight=None, path=None, marker=None, tit
         ax.plot([m[0]], [m[1]], marker="X", ms=20, color=COLORS["highlight"], mec="black", mew=2, zorder=6)
     style_axes(ax, title=title, xlabel="$z_1$", ylabel="$z_2$")
     ax.set_aspect("equal", adjustable="datalim")
+    finish(ax)
     return sc
 
 
@@ -56,7 +57,7 @@ def latent_scatter(z, labels=None, highlight=None, path=None, marker=None,
     """A figure of the 2-D latent codes z (N, 2), coloured by label; see draw_scatter for the options."""
     fig, axes = new_figure(width, height)
     draw_scatter(axes[0, 0], z, labels, highlight, path, marker, title)
-    return fig
+    return finish(fig)
 
 
 def _format_z(z) -> str:
@@ -73,7 +74,7 @@ def decoded_image(image, z=None, title: str | None = None, width: float = 4.5):
         img = img[None]
     fig, axes = new_figure(width, width + 0.6)
     draw_grid(axes[0, 0], img, ncol=1, title=title or (_format_z(z) if z is not None else None))
-    return fig
+    return finish(fig)
 
 
 def decoder_view(image, z, background=None, labels=None, width: float = 12.0):
@@ -89,4 +90,4 @@ def decoder_view(image, z, background=None, labels=None, width: float = 12.0):
     draw_scatter(axes[0, 0], background, labels, marker=zz, title="Where z sits", legend=False, point_size=10)
     draw_grid(axes[0, 1], img, ncol=1, title=_format_z(zz))
     fig.suptitle("Decoder: z  ->  mean of p(x | z)", fontsize=TITLE)
-    return fig
+    return finish(fig)

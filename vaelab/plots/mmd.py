@@ -1,10 +1,10 @@
-"""MMD figures: the two-sample view, aggregate posterior vs prior maps, the mmd_prior bars, the λ sweep."""
+"""MMD figures: the two-sample view, aggregate posterior vs prior maps, the mmd_prior bars, the γ sweep (MMD weight)."""
 from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from ._style import COLORS, DPI, LEGEND, TITLE, new_figure, style_axes, to_numpy
+from ._style import COLORS, DPI, LABEL, LEGEND, TITLE, category_xticks, finish, new_figure, style_axes, to_numpy
 from .images import as_images, draw_grid
 
 PRIOR_COLOR, SAMPLE_COLOR = "#7f7f7f", "#1f77b4"
@@ -27,7 +27,8 @@ def two_sample_view(x, y, kernel_matrix, mmd2_u: float, p_value: float, null=Non
         ax.scatter(b[:, 0], b[:, 1], s=14, alpha=0.6, label="y ~ Q", color=COLORS["highlight"])
         ax.set_aspect("equal", adjustable="datalim")
     ax.legend(fontsize=LEGEND, loc="upper left")
-    style_axes(ax, title="the two samples", xlabel="coordinate 1")
+    style_axes(ax, title="the two samples", xlabel="coordinate 1",
+               ylabel="count" if a.shape[1] == 1 else "coordinate 2")
     ax = axes[0, 1]
     im = ax.imshow(k, cmap="viridis", interpolation="nearest")
     n = a.shape[0]
@@ -42,9 +43,9 @@ def two_sample_view(x, y, kernel_matrix, mmd2_u: float, p_value: float, null=Non
         ax.hist(to_numpy(null).ravel(), bins=30, color=PRIOR_COLOR, alpha=0.8, label="permutation null")
         ax.axvline(mmd2_u, color=COLORS["kl"], lw=3, label="observed")
         ax.legend(fontsize=LEGEND)
-        style_axes(ax, title=f"p-value = {p_value:.3f}", xlabel="MMD² (unbiased)")
+        style_axes(ax, title=f"p-value = {p_value:.3f}", xlabel="MMD² (unbiased)", ylabel="permutations")
     fig.suptitle(title or f"MMD² = {mmd2_u:.4f}   (permutation p = {p_value:.3f})", fontsize=TITLE)
-    return fig
+    return finish(fig)
 
 
 def mmd_curve(values: dict, xlabel: str, title: str | None = None, ylabel: str = "MMD²", log_x: bool = False,
@@ -59,7 +60,7 @@ def mmd_curve(values: dict, xlabel: str, title: str | None = None, ylabel: str =
     ax.axhline(0.0, color="black", lw=1)
     ax.legend(fontsize=LEGEND)
     style_axes(ax, title=title, xlabel=xlabel, ylabel=ylabel)
-    return fig
+    return finish(fig)
 
 
 def draw_posterior_vs_prior(ax, z_q, z_p, title: str | None = None, lim: float = 4.0, bins: int = 40):
@@ -76,7 +77,7 @@ def draw_posterior_vs_prior(ax, z_q, z_p, title: str | None = None, lim: float =
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
     style_axes(ax, title=title, xlabel="$z_1$", ylabel="$z_2$")
-    return ax
+    return finish(ax)
 
 
 def posterior_vs_prior(panels: dict, prior_z, mmd_values: dict | None = None, samples: dict | None = None,
@@ -99,33 +100,36 @@ def posterior_vs_prior(panels: dict, prior_z, mmd_values: dict | None = None, sa
             imgs = as_images(samples[name])
             draw_grid(axes[1, j], imgs, ncol=int(np.ceil(np.sqrt(imgs.shape[0]))), title="decoded z ~ N(0, I)")
     fig.suptitle("Aggregate posterior q(z) (blue) against the prior's 1σ/2σ/3σ circles (red)", fontsize=TITLE)
-    return fig
+    return finish(fig)
 
 
 def metric_bars(values: dict, title: str | None = None, ylabel: str = "mmd_prior (MMD², IMQ)",
                 width: float = 8.0, height: float = 5.0):
-    """A bar per model: values = {name: float}."""
+    """A bar per model: values = {name: value} or {name: (value, standard error)}, the latter with ± 1 SE bars.
+    Long names are wrapped or turned so that they never overlap."""
     fig, axes = new_figure(width, height)
     ax = axes[0, 0]
     names = list(values)
-    ax.bar(range(len(names)), [values[n] for n in names], color=[SAMPLE_COLOR, COLORS["highlight"],
-                                                                  COLORS["elbo"], COLORS["kl"]][:len(names)] or None)
-    ax.set_xticks(range(len(names)), names)
+    pairs = [values[n] if isinstance(values[n], (tuple, list)) else (values[n], None) for n in names]
+    err = [float(se or 0.0) for _, se in pairs] if any(se is not None for _, se in pairs) else None
+    ax.bar(range(len(names)), [float(v) for v, _ in pairs], yerr=err, capsize=6, error_kw={"lw": 2},
+           color=[SAMPLE_COLOR, COLORS["highlight"], COLORS["elbo"], COLORS["kl"]][:len(names)] or None)
+    category_xticks(ax, range(len(names)), names, (width - 1.5) / max(len(names), 1))
     ax.axhline(0.0, color="black", lw=1)
     style_axes(ax, title=title, ylabel=ylabel)
-    return fig
+    return finish(fig)
 
 
 def lambda_sweep_view(lambdas, kls, mmds, recs, index: int, samples, width: float = 17.0, height: float = 7.5):
-    """Left: KL, mmd_prior and reconstruction cost against λ (log-spaced positions), the selected λ marked.
+    """Left: KL, mmd_prior and reconstruction cost against the MMD weight γ (log-spaced positions), the selected γ marked.
     Right: images decoded from fixed prior draws with the selected model."""
     lams = [float(v) for v in lambdas]
     pos = np.arange(len(lams))
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     left, right = fig.subfigures(1, 2, width_ratios=[1.25, 1.0])
     axes = left.subplots(3, 1, sharex=True)
-    series = [(kls, "KL(q(z|x) ‖ p) [nats]", COLORS["kl"]), (mmds, "mmd_prior (MMD²)", SAMPLE_COLOR),
-              (recs, "reconstruction [nats]", COLORS["rec"])]
+    series = [(kls, "KL(q(z|x) ‖ p)\n[nats]", COLORS["kl"]), (mmds, "mmd_prior\n(MMD²)", SAMPLE_COLOR),
+              (recs, "reconstruction\n[nats]", COLORS["rec"])]
     for ax, (vals, label, color) in zip(axes, series):
         v = np.asarray(vals, dtype=float)
         ax.plot(pos, v, "-o", color=color, lw=2.5, ms=7)
@@ -133,10 +137,9 @@ def lambda_sweep_view(lambdas, kls, mmds, recs, index: int, samples, width: floa
         if vals is mmds:
             ax.set_yscale("symlog", linthresh=1e-2)      # MMD² spans decades and may dip below 0
         style_axes(ax, ylabel=label)
-        ax.yaxis.label.set_size(12)
     axes[-1].set_xticks(pos, [f"{v:g}" for v in lams])
-    axes[-1].set_xlabel("λ (weight on MMD(q(z), p(z)))", fontsize=14)
+    axes[-1].set_xlabel("γ (weight on MMD²(q(z), p(z)))", fontsize=LABEL)
     imgs = as_images(samples)
     draw_grid(right.subplots(), imgs, ncol=int(np.ceil(np.sqrt(imgs.shape[0]))),
-              title=f"λ = {lams[index]:g}: decoded z ~ N(0, I)")
-    return fig
+              title=f"γ = {lams[index]:g}: decoded z ~ N(0, I)")
+    return finish(fig)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.patches import Ellipse
+from matplotlib.ticker import MaxNLocator
 
-from ._style import LEGEND, new_figure, style_axes, to_numpy
+from ._style import LEGEND, finish, new_figure, style_axes, to_numpy
 
 STYLES = {"encoder q": ("#d62728", "-"), "q* (diagonal)": ("#1f77b4", "--"), "q* (full cov.)": ("#2ca02c", ":")}
+STEP_STYLE = ("#ff7f0e", "-")     # the q after k steps, and the marker of step k on the ELBO trace
 
 
 def _check_2d(name, mean, cov):
@@ -30,13 +32,26 @@ def draw_gaussian(ax, mean, cov, label, color, linestyle="-"):
         ax.add_patch(Ellipse(m, w, h, angle=angle, fill=False, color=color, ls=linestyle, lw=lw,
                              label=label if r == 1 else None))
     ax.plot(*m, "o", color=color, ms=6)
+    finish(ax)
+
+
+def _style_of(label: str, i: int):
+    if label in STYLES:
+        return STYLES[label]
+    return STEP_STYLE if label.startswith("q after") else (f"C{i + 3}", "-")
 
 
 def posterior_view(grid: dict, gaussians: dict, trace: dict | None = None, step: int | None = None,
                    title: str | None = None, width: float = 14.0):
-    """grid: from vaelab.inference.posterior_grid (z1, z2, density). gaussians: {label: (mean (2,), cov (2, 2)
-    or variances (2,))}. trace: optional {label: (T,) ELBO per step} drawn beside it, with `step` marked and
-    the grid's log p(x) as a line."""
+    """Left: the true p(z|x) on its grid (grey) with Gaussian approximations as 1- and 2-sigma ellipses.
+    Right (when `trace` is given): the ELBO climbing over the optimisation steps towards log p(x).
+
+    grid: from vaelab.inference.posterior_grid (z1, z2, density, log_px). gaussians: {label: (mean (2,),
+    cov (2, 2) or variances (2,))}; the labels "encoder q", "q* (diagonal)" (the factorised optimum) and
+    "q* (full cov.)" have fixed styles, so both optima can be drawn side by side; a "q after k steps" label is
+    orange like the step marker. trace: {label: (T,) ELBO per step, nats}, drawn against the step with the
+    grid's log p(x) as a labelled horizontal line and y-limits from the lowest ELBO to log p(x), so the climb
+    fills the panel; `step` is marked."""
     z1, z2, dens = to_numpy(grid["z1"]), to_numpy(grid["z2"]), to_numpy(grid["density"])
     if dens.shape != (z2.size, z1.size):
         raise ValueError(f"grid['density'] must have shape (len(z2), len(z1)) = {(z2.size, z1.size)}, got {dens.shape}")
@@ -46,7 +61,7 @@ def posterior_view(grid: dict, gaussians: dict, trace: dict | None = None, step:
     ax = axes[0, 0]
     ax.contourf(z1, z2, dens, levels=14, cmap="Greys")
     for i, (label, (m, c)) in enumerate(checked.items()):
-        color, ls = STYLES.get(label, (f"C{i + 3}", "-"))
+        color, ls = _style_of(label, i)
         draw_gaussian(ax, m, c, label, color, ls)
     ax.set_xlim(z1[0], z1[-1])
     ax.set_ylim(z2[0], z2[-1])
@@ -54,12 +69,24 @@ def posterior_view(grid: dict, gaussians: dict, trace: dict | None = None, step:
     ax.legend(fontsize=LEGEND, loc="upper right")
     if trace:
         ax2 = axes[0, 1]
-        for i, (label, values) in enumerate(trace.items()):
+        values = {label: to_numpy(v).ravel() for label, v in trace.items()}
+        for i, (label, v) in enumerate(values.items()):
             color, ls = STYLES.get(label, (f"C{i}", "-"))
-            ax2.plot(to_numpy(values), color=color, ls=ls, lw=2, label=label)
-        ax2.axhline(grid["log_px"], color="black", lw=2, label="log p(x) (grid)")
+            ax2.plot(np.arange(v.size), v, color=color, ls=ls, lw=2.5, label=label)
+        log_px = float(grid["log_px"])
+        ax2.axhline(log_px, color="black", lw=2, label="log p(x) (grid)")
         if step is not None:
-            ax2.axvline(step, color="#ff7f0e", lw=2, label=f"step {step}")
-        style_axes(ax2, title="ELBO during per-example optimisation", xlabel="step", ylabel="nats")
+            ax2.axvline(step, color=STEP_STYLE[0], lw=2, label=f"step {step}")
+            for v in values.values():
+                if 0 <= step < v.size:
+                    ax2.plot([step], [v[step]], "o", color=STEP_STYLE[0], ms=10, zorder=4)
+        # limits: from the lowest ELBO (the start of the climb) to log p(x), with a little room either side
+        finite = np.concatenate([v[np.isfinite(v)] for v in values.values()] + [np.array([log_px])])
+        lo, hi = float(finite.min()), float(max(finite.max(), log_px))
+        pad = 0.08 * max(hi - lo, 1e-3)
+        ax2.set_ylim(lo - pad, hi + pad)
+        ax2.set_xlim(0, max(v.size for v in values.values()) - 1)
+        ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
+        style_axes(ax2, title="ELBO climbing towards log p(x)", xlabel="optimisation step", ylabel="ELBO [nats]")
         ax2.legend(fontsize=LEGEND, loc="lower right")
-    return fig
+    return finish(fig)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import LEGEND, new_figure, style_axes, to_numpy
+from ._style import LEGEND, TITLE, finish, new_figure, style_axes, to_numpy
 from .posterior import posterior_view
 
 
@@ -19,7 +19,7 @@ def refinement_path_view(pic: dict, step: int, title: str | None = None):
     ax = fig.axes[0]
     ax.plot(mu[:step + 1, 0], mu[:step + 1, 1], ".-", color="#ff7f0e", lw=2, ms=9, label="path of μ_k")
     ax.legend(fontsize=LEGEND, loc="upper right")
-    return fig
+    return finish(fig)
 
 
 def cost_bars(rows: list[dict], title: str = "cost of one training step, relative to the VAE"):
@@ -41,5 +41,5 @@ def cost_bars(rows: list[dict], title: str = "cost of one training step, relativ
         for i, v in enumerate(vals):
             ax.text(v, i, f" {v:.1f}×", va="center", fontsize=LEGEND)
         style_axes(ax, title=f"{name} (× VAE)", xlabel="× VAE (log scale)")
-    fig.suptitle(title)
-    return fig
+    fig.suptitle(title, fontsize=TITLE)
+    return finish(fig)

@@ -5,7 +5,7 @@ import numpy as np
 
 from matplotlib.figure import Figure
 
-from ._style import DPI, TITLE, to_numpy
+from ._style import DPI, TITLE, finish, to_numpy
 from .curves import draw_rate_distortion
 from .images import as_images, draw_grid
 
@@ -23,7 +23,7 @@ def beta_sweep_view(rates, distortions, betas, index: int, originals, reconstruc
     draw_grid(axes[0], originals, ncol=n, title="test images")
     draw_grid(axes[1], reconstructions, ncol=n, title="their reconstructions")
     draw_grid(axes[2], samples, ncol=as_images(samples).shape[0], title="samples: z ~ N(0, I), decoded")
-    return fig
+    return finish(fig)
 
 
 def _one(image) -> np.ndarray:
@@ -55,4 +55,4 @@ def interpolation_view(images, t, start=None, end=None, method: str = "linear", 
         draw_grid(axes[2], _one(end), ncol=1, title=end_title)
     fig.get_layout_engine().set(w_pad=0.08)
     fig.suptitle("Interpolating between two encoded examples", fontsize=TITLE)
-    return fig
+    return finish(fig)

@@ -17,8 +17,8 @@ from .objectives import KINDS, OBJECTIVES, PARAM_DEFAULTS, build_objective, obje
 
 TEXT_DATASETS = ("synthetic_text",) + TEXT_DOWNLOADED
 IMAGE_DATASETS = ("digits",) + DOWNLOADED
-IMAGE_MODELS = ("conv", "pixelcnn")
-NO_KL_TERM = ("sri", "lm")             # objectives with no KL term, so no KL schedule     # convolutional: they need (C, H, W) images
+IMAGE_MODELS = ("conv", "pixelcnn")    # convolutional: they need (C, H, W) images
+NO_KL_TERM = ("sri", "lm")             # objectives with no KL term, so no KL schedule
 CONDITIONING = ("spatial", "global")
 # each objective parameter's check (range and type), and who uses it, for TrainConfig.validate
 PARAM_CHECKS = {k: p.check for kind in KINDS.values() for k, p in kind.params.items()}
@@ -74,6 +74,7 @@ class TrainConfig:
     kl_warmup: float = 0.0
     binarize: str | None = None
     train_size: int | None = None   # a seeded subset of the training split (quick mode)
+    vocab_size: int | None = None   # a downloaded corpus: keep its vocab_size most frequent words (None: all)
     alpha: float = 0.0              # infovae: loss = rec + (1-alpha) KL + (alpha+lam-1) MMD(q(z), p(z))
     lam: float = 1.0                # infovae: lambda (named lam: `lambda` is a Python keyword)
     kernel: str = "imq"             # infovae: MMD kernel, 'imq' or 'rbf'
@@ -118,6 +119,12 @@ class TrainConfig:
             check_int(name, getattr(self, name), 0)
         if self.train_size is not None:
             check_int("train_size", self.train_size, 1)
+        if self.vocab_size is not None:
+            check_int("vocab_size", self.vocab_size, 1)
+            if self.dataset not in TEXT_DOWNLOADED:
+                raise ValueError(f"vocab_size={self.vocab_size!r} trims a downloaded corpus' vocabulary (one of "
+                                 f"{', '.join(map(repr, TEXT_DOWNLOADED))}); dataset={self.dataset!r} is not one: "
+                                 "leave vocab_size None")
         check_float("lr", self.lr, 0.0, strict=True)
         check_float("kl_warmup", self.kl_warmup, 0.0)
         if self.kl_warmup and self.kl_cycles:
@@ -214,7 +221,7 @@ class TrainConfig:
 
 _DEFAULTS = {f.name: f.default_factory() if f.default is MISSING else f.default for f in fields(TrainConfig)}
 # fields added after 0.2.0 (left out of the cache key at their defaults), and those only prior 'ebm' uses
-LATER_FIELDS = {k: _DEFAULTS[k] for k in ("langevin_steps", "langevin_step_start", "langevin_step_end",
+LATER_FIELDS = {k: _DEFAULTS[k] for k in ("vocab_size", "langevin_steps", "langevin_step_start", "langevin_step_end",
                                           "langevin_temperature", "prior", "prior_hidden", "prior_steps",
                                           "prior_step_size")}
 PRIOR_FIELDS = {k: _DEFAULTS[k] for k in ("prior_hidden", "prior_steps", "prior_step_size")}
@@ -237,8 +244,13 @@ def _model_options(cfg: TrainConfig, ds) -> dict:
     return {}
 
 
+def config_split(cfg: TrainConfig, split: str):
+    """The split of cfg's dataset as cfg trains on it: binarized with its seed, its vocabulary trimmed."""
+    return load_dataset(cfg.dataset, split, binarize=cfg.binarize, seed=cfg.seed, vocab_size=cfg.vocab_size)
+
+
 def training_data(cfg: TrainConfig):
-    ds = load_dataset(cfg.dataset, "train", binarize=cfg.binarize, seed=cfg.seed)
+    ds = config_split(cfg, "train")
     return subset(ds, cfg.train_size, seed=cfg.seed) if cfg.train_size else ds
 
 

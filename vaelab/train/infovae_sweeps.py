@@ -9,12 +9,11 @@ import math
 
 import torch
 
-from ..data import load_dataset
 from ..metrics.evaluate import evaluate
 from ..objectives.infovae import mmd_weight
 from ..runtime import pick_device
 from .cache import load_or_train
-from .experiment import TrainConfig
+from .experiment import TrainConfig, config_split
 
 
 def _as_config(cfg) -> TrainConfig:
@@ -34,7 +33,7 @@ def scored_model(cfg: TrainConfig | dict, device=None, progress=None, eval_seed:
     """
     cfg = _as_config(cfg)
     dev = pick_device(device)
-    ds = load_dataset(cfg.dataset, split, binarize=cfg.binarize, seed=cfg.seed)
+    ds = config_split(cfg, split)
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         model, history = load_or_train(cfg, device=dev, progress=progress)
         model.eval()

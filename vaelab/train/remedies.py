@@ -15,12 +15,11 @@ from __future__ import annotations
 import torch
 
 from ..checks import check_choice, check_int
-from ..data import load_dataset
 from ..metrics.evaluate import evaluate
 from ..metrics.latent import encode_all, probe_stats
 from ..objectives.collapse import REMEDIES
 from .cache import load_or_train
-from .experiment import TrainConfig
+from .experiment import TrainConfig, config_split
 
 
 def remedy_config(base: TrainConfig, remedy: str, **overrides) -> TrainConfig:
@@ -74,7 +73,7 @@ def remedy_table(runs: dict, test, iw_samples: int = 50, **kw) -> list[dict]:
 
 def eval_split(cfg: TrainConfig, n: int | None = None):
     """The test split of cfg's dataset (binarized like training), optionally its first n examples."""
-    ds = load_dataset(cfg.dataset, "test", binarize=cfg.binarize, seed=cfg.seed)
+    ds = config_split(cfg, "test")
     if n is not None and n < len(ds):
         from ..data import Dataset
 

@@ -5,12 +5,11 @@ import math
 
 import torch
 
-from ..data import load_dataset
 from ..metrics.evaluate import eval_inputs
 from ..metrics.likelihood import elbo_parts, mean_se
 from ..runtime import pick_device
 from .cache import load_or_train
-from .experiment import TrainConfig
+from .experiment import TrainConfig, config_split
 
 
 def _check_betas(betas) -> list[float]:
@@ -52,7 +51,7 @@ def beta_sweep(betas, base: TrainConfig | dict, device=None, progress=None, eval
     if base.objective not in ("elbo", "beta"):
         raise ValueError(f"base.objective={base.objective!r} cannot be swept over beta; use 'elbo' or 'beta'")
     dev = pick_device(device)
-    test = load_dataset(base.dataset, "test", binarize=base.binarize, seed=base.seed)
+    test = config_split(base, "test")
     x = eval_inputs(test, seed=eval_seed).to(dev)
     results = []
     for beta in betas:

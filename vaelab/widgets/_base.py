@@ -102,12 +102,15 @@ class Explorer:
             c.observe(self.redraw, names="value")
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        # The live widget for Jupyter, plus the current figure as a PNG so that a static render
-        # (GitHub, nbconvert without widget state) still shows the default view.
+        # The live widget for Jupyter, plus what its Output shows for a static render (GitHub, nbconvert, the
+        # course website), which cannot run the widget: the current figure as a PNG, or the error that stopped it.
+        # nbconvert's HTML takes the PNG when the notebook holds no saved widget state (JupyterLab's default).
         bundle = dict(self.ui._repr_mimebundle_())
         shown = self.output.outputs[0] if self.output.outputs else None
         if shown and shown.get("output_type") == "display_data":
             bundle["image/png"] = shown["data"]["image/png"]
+        elif shown and shown.get("output_type") == "error":
+            bundle["text/plain"] = f"{type(self).__name__} could not draw: {shown['ename']}: {shown['evalue']}"
         return bundle
 
     def _ipython_display_(self):

@@ -251,7 +251,14 @@ class ModelPicker:
                              f"{len(data.x)} test examples")
         return True
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # The live controls, plus the status line as HTML: a static page (nbconvert, the course website) has no
+        # kernel, so without it the picker would show as its text repr, "VBox(children=...)".
+        bundle = dict(self.ui._repr_mimebundle_())
+        bundle["text/html"] = f"<p style='font-size:15px'>model picker · {self.status.value}</p>"
+        return bundle
+
     def _ipython_display_(self):
         from IPython.display import display
 
-        display(self.ui)
+        display(self._repr_mimebundle_(), raw=True)

@@ -244,8 +244,7 @@ class DecodeExplorer(ModelExplorer):
     def draw(self):
         z = self.z
         items = self.decode(z)
-        shown = ", ".join(f"z{j + 1}={float(z[j]):+.2f}" for j in self.sliders.dims)
-        fig = plots.item_grid(items, ncol=1, title=shown if self.kind == "text" else None, width=6.0)
-        if self.kind != "text":
-            fig.suptitle(shown, fontsize=12)
+        values = [f"z{j + 1}={float(z[j]):+.2f}" for j in self.sliders.dims]
+        # one value per line above a single image (a narrow figure), in one line above a sentence
+        fig = plots.item_grid(items, ncol=1, title=(", " if self.kind == "text" else "\n").join(values), width=6.0)
         return fig, items

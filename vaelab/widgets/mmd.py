@@ -1,4 +1,4 @@
-"""MMD widgets: a two-sample test to build intuition, and a slider over a precomputed InfoVAE λ sweep."""
+"""MMD widgets: a two-sample test to build intuition, and a slider over a precomputed InfoVAE sweep of the MMD weight γ (the code's lam)."""
 from __future__ import annotations
 
 import ipywidgets as widgets
@@ -59,9 +59,9 @@ def two_sample_explorer(shift: float = 0.5, bandwidth: float = 1.0, n: int = 100
 
 
 class LambdaSweepExplorer(SweepExplorer):
-    """A SelectionSlider over the λ of `infovae_sweep(...)` results; nothing trains here. Each change redraws
-    KL, mmd_prior and reconstruction against λ with the choice marked, and that model's decodings of
-    n_show fixed prior draws (the same draws for every λ). `selected` is the chosen result dict;
+    """A SelectionSlider over the MMD weight γ (`lam`) of `infovae_sweep(...)` results; nothing trains here. Each change redraws
+    KL, mmd_prior and reconstruction against γ with the choice marked, and that model's decodings of
+    n_show fixed prior draws (the same draws for every γ). `selected` is the chosen result dict;
     `last_data` its decoded samples."""
 
     def __init__(self, results, n_show: int = 25, lam=None, seed: int = 0):
@@ -71,7 +71,7 @@ class LambdaSweepExplorer(SweepExplorer):
         lams = [r["lam"] for r in self.results]
         self.codes = prior_codes(n_show, self.results[0]["model"].latent_dim, seed)
         lam = lams[len(lams) // 2] if lam is None else lam
-        self.show_sweep(lams, lam, "λ (MMD weight)")
+        self.show_sweep(lams, lam, "γ (MMD weight)")
 
     def draw(self):
         i = self.slider.value
@@ -82,5 +82,5 @@ class LambdaSweepExplorer(SweepExplorer):
 
 
 def lambda_sweep_explorer(sweep_results, n_show: int = 25, lam=None) -> LambdaSweepExplorer:
-    """Slider over λ -> KL, MMD and reconstruction against λ, plus that model's samples."""
+    """Slider over γ -> KL, MMD and reconstruction against γ, plus that model's samples."""
     return LambdaSweepExplorer(sweep_results, n_show, lam)

@@ -48,8 +48,10 @@ class PosteriorExplorer(Explorer):
     def draw(self):
         i, k = self.index.value, self.steps.value
         pic = self.picture(i)
+        # the diagonal optimum is always drawn beside the full-covariance one; q after k steps travels towards it
         gaussians = {"encoder q": (pic["mu"][0], pic["var"][0]),
-                     f"q after {k} steps" if k < self.max_steps else "q* (diagonal)": (pic["mu"][k], pic["var"][k]),
+                     **({f"q after {k} steps": (pic["mu"][k], pic["var"][k])} if k < self.max_steps else {}),
+                     "q* (diagonal)": (pic["mu"][-1], pic["var"][-1]),
                      "q* (full cov.)": (pic["full_mean"], pic["full_cov"])}
         label = "" if self.y is None else f" (a {int(self.y[i])})"
         fig = plots.posterior_view(pic["grid"], gaussians, trace={"q* (diagonal)": pic["trace"]}, step=k,

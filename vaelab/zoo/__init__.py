@@ -6,8 +6,9 @@
     cfg = dataclasses.replace(zoo.config("vae-digits-2d"), epochs=50)   # change a knob, then load_or_train(cfg)
 """
 from .catalog import KINDS, ZooEntry, config, entry, members, names, shipped_names
+from . import lecture
 from .store import (ZooWarning, build, install_shipped, load, manifest_path, prefetch, read_manifest, score, shipped_record,
                     status, test_data)
 
-__all__ = ["KINDS", "ZooEntry", "config", "entry", "members", "names", "shipped_names", "ZooWarning", "build", "install_shipped",
+__all__ = ["KINDS", "ZooEntry", "config", "entry", "members", "names", "shipped_names", "ZooWarning", "build", "install_shipped", "lecture",
            "load", "manifest_path", "prefetch", "read_manifest", "score", "shipped_record", "status", "test_data"]

@@ -157,7 +157,7 @@ LAMBDAS_QUICK, LAMBDAS_FULL = [0.0, 1.0, 10.0, 100.0], [0.0, 1.0, 3.0, 10.0, 30.
 _add("infovae-digits/elbo", "ELBO-VAE, 2-D latent, binarized digits (InfoVAE's baseline)", "image", [NB04],
      lambda q: nb04_base(q).variant(objective="elbo"), True)
 for _l in LAMBDAS_FULL:
-    _add(f"infovae-digits/lam={_g(_l)}", ("autoencoder (MMD-VAE λ=0)" if _l == 0 else f"MMD-VAE (α=1, λ={_g(_l)})")
+    _add(f"infovae-digits/lam={_g(_l)}", ("autoencoder (MMD-VAE γ=0)" if _l == 0 else f"MMD-VAE (α=1, γ={_g(_l)})")
          + ", 2-D latent, binarized digits", "image", [NB04],
          _only(lambda q, v=_l: v in (LAMBDAS_QUICK if q else LAMBDAS_FULL),
                lambda q, v=_l: nb04_base(q).variant(objective="infovae", alpha=1.0, lam=float(v))), _l == 10.0)
@@ -173,9 +173,9 @@ def nb04_strong(q: bool, what: str) -> TrainConfig:
 
 
 _STRONG_TITLES = {"elbo-mlp": "ELBO, MLP decoder", "elbo-pixelcnn": "ELBO, PixelCNN decoder (6 layers)",
-                  "mmd-pixelcnn": "MMD-VAE (λ=10), PixelCNN decoder (6 layers)",
+                  "mmd-pixelcnn": "MMD-VAE (γ=10), PixelCNN decoder (6 layers)",
                   "elbo-pixelcnn-biases": "ELBO, PixelCNN (z via biases)",
-                  "mmd-pixelcnn-biases": "MMD-VAE (λ=10), PixelCNN (z via biases)"}
+                  "mmd-pixelcnn-biases": "MMD-VAE (γ=10), PixelCNN (z via biases)"}
 for _s, _t in _STRONG_TITLES.items():
     _add(f"infovae-bdigits/{_s}", f"{_t}, 8-D latent, binarized digits", "image", [NB04],
          lambda q, s=_s: nb04_strong(q, s))

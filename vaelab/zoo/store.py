@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from .._version import __version__
-from ..data import load_dataset, subset
+from ..data import subset
 from ..data.registry import OFFLINE
 from ..data.download import sha256_file
 from ..metrics.encoder_free import encoder_free_report
@@ -36,7 +36,7 @@ from ..runtime import cache_dir, dir_problem, is_quick, pick_device
 from ..train.cache import load_or_train, cache_path
 from ..files import file_lock
 from ..train.checkpoint import atomic_write_bytes, write_json
-from ..train.experiment import TrainConfig
+from ..train.experiment import TrainConfig, config_split
 from .catalog import config, entry, members, shipped_names
 from .catalog import names as principal_names
 
@@ -153,7 +153,7 @@ def load(name: str, quick: bool | None = None, device=None, progress=None):
 def test_data(name: str, n: int | None = None, quick: bool | None = None):
     """The test split of the entry's dataset, binarized like its training data; n: a seeded subset."""
     cfg = config(name, quick)
-    ds = load_dataset(cfg.dataset, "test", binarize=cfg.binarize, seed=cfg.seed)
+    ds = config_split(cfg, "test")
     return subset(ds, n, seed=cfg.seed) if n is not None else ds
 
 

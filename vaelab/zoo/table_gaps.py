@@ -42,13 +42,17 @@ def gap_config(profile: str, row: str, seed: int = 0) -> TrainConfig:
     return cfg.variant(seed=seed)
 
 
-def gaps_table(profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None, rows=ROWS) -> dict:
+def gaps_table(profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None, rows=ROWS,
+               n_test: int | None = None, iw_samples: int | None = None) -> dict:
     """Train (or load) each row's model for seeds 0..seeds-1 and decompose its gaps on the same test images.
-    A JSON-ready record like remedies_table's, without a baseline row."""
+    A JSON-ready record like remedies_table's, without a baseline row. n_test, iw_samples: fewer test images or
+    importance samples than the profile's (a notebook in class)."""
     check_profile(profile)
     check_int("seeds", seeds, 1)
     dev = pick_device(device)
-    n_test, iw_samples, steps = SIZES[profile]
+    n_default, k_default, steps = SIZES[profile]
+    n_test = n_default if n_test is None else check_int("n_test", n_test, 1)
+    iw_samples = k_default if iw_samples is None else check_int("iw_samples", iw_samples, 1)
     first = gap_config(profile, rows[0])
     test = fixed_test_subset(first.dataset, n_test, binarize=first.binarize)
     x = eval_inputs(test)
@@ -70,7 +74,7 @@ def gaps_table(profile: str = "quick", seeds: int = 3, device=None, progress=Non
 
 def gaps_markdown(record: dict) -> str:
     head = (f"**gaps**, profile `{record['profile']}`, {record['dataset']}, {record['seeds']} seed(s), "
-            f"{record['n_test']} test images, K = {record['iw_samples']}, {record['steps']} steps for q*; "
+            f"{record['n_test']} test images, S = {record['iw_samples']} importance samples, {record['steps']} steps for q*; "
             "nats, mean ± SE across seeds")
     cols = ["row", "log p(x)", "ELBO[q*]", "ELBO[q]", "approximation gap", "amortization gap", "q* converged"]
     lines = [head, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]

@@ -81,7 +81,7 @@ def savae_table(profile: str = "quick", seeds: int = 3, device=None, progress=No
 def savae_markdown(record: dict) -> str:
     svi = record["svi"]
     head = (f"**savae**, profile `{record['profile']}`, {record['dataset']}, {record['seeds']} seed(s), "
-            f"{record['n_test']} test sentences, K = {record['iw_samples']}; test-time refinement {svi['steps']} "
+            f"{record['n_test']} test sentences, S = {record['iw_samples']} importance samples; test-time refinement {svi['steps']} "
             f"SVI steps (lr {svi['lr']:g} per example, momentum {svi['momentum']:g}, clip {svi['clip']}); "
             "mean ± SE across seeds")
     cols = ["row", "NLL", "NLL − LM (paired)", "ELBO before", "ELBO after K steps", "KL", "MI", "active units",

@@ -9,14 +9,15 @@ import torch
 from ..checks import check_choice
 from ..data import Dataset, load_dataset, subset
 from ..train.cache import load_or_train
+from .lecture import install
 
 PROFILES = ("quick", "lecture", "paper")
 
 
-def fixed_test_subset(dataset: str, n: int, binarize: str | None = None) -> Dataset:
+def fixed_test_subset(dataset: str, n: int, binarize: str | None = None, vocab_size: int | None = None) -> Dataset:
     """A seeded random subset of n test examples (the same for every model and seed of a table). Random, not the
     first n: binarized MNIST's test rows are stored sorted by digit."""
-    return subset(load_dataset(dataset, "test", binarize=binarize), n, seed=0)
+    return subset(load_dataset(dataset, "test", binarize=binarize, vocab_size=vocab_size), n, seed=0)
 
 
 def seed_mean_se(values) -> tuple[float, float | None]:
@@ -49,7 +50,8 @@ def summarise(per_seed: dict, baseline: str | None = None, key: str = "iw_nll", 
 
 
 def collect(seeds: int, rows, config, measure, *, device, progress=None, log=None, line=None) -> tuple[dict, dict]:
-    """Train (or load) and score every row for seeds 0..seeds-1, seed by seed.
+    """Train (or load) and score every row for seeds 0..seeds-1, seed by seed. A config whose checkpoint ships
+    with vaelab (vaelab.zoo.lecture) is installed into the cache first, so it loads instead of training.
 
     config(row, seed) -> TrainConfig; measure(row, model, history, seed) -> {metric: number}; line(scores) -> the
     text logged per model (with its wall seconds). Returns per_seed {row: {metric: [value per seed]}} and configs
@@ -60,6 +62,7 @@ def collect(seeds: int, rows, config, measure, *, device, progress=None, log=Non
         for row in rows:
             cfg = config(row, seed)
             t = time.perf_counter()
+            install(cfg)
             model, history = load_or_train(cfg, device=device, progress=progress)
             scores = measure(row, model, history, seed)
             if log is not None:

@@ -11,27 +11,58 @@ loads. Each metric is given per seed and as mean ± standard error across seeds.
 
     remedies  posterior collapse on text and its remedies, beside a language model (vaelab.zoo.table_remedies)
     gaps      the approximation and amortization gaps for three encoder sizes (vaelab.zoo.table_gaps)
+    infovae   the ELBO against the MMD-VAE with a strong (PixelCNN) decoder: MI, KL, AU (vaelab.zoo.table_infovae)
     savae     Kim et al.'s five training modes on a text VAE, beside a language model (vaelab.zoo.table_savae)
 """
 from __future__ import annotations
 
 import json
 import math
+import time
 
-from ..checks import check_choice
-from .table_gaps import gaps_markdown, gaps_table
-from .table_remedies import remedies_markdown, remedies_table
+from ..checks import check_choice, check_int
+from ..runtime import pick_device
+from ..train.cache import load_or_train
+from . import lecture
+from .table_gaps import gap_config, gaps_markdown, gaps_table
+from .table_infovae import infovae_markdown, infovae_table
+from .table_remedies import LM, remedies_markdown, remedies_table, remedy_configs
 from .table_savae import savae_markdown, savae_table
 from .table_stats import PROFILES
 
 TABLES = {"remedies": (remedies_table, remedies_markdown), "gaps": (gaps_table, gaps_markdown),
-          "savae": (savae_table, savae_markdown)}
+          "infovae": (infovae_table, infovae_markdown), "savae": (savae_table, savae_markdown)}
+# the rows of each table whose lecture-profile checkpoints ship with vaelab (vaelab.zoo.lecture), for every seed
+LECTURE_ROWS = {"remedies": (LM, "none", "beta", "freebits"), "gaps": ("main",)}
+LECTURE_SEEDS = 3
 
 
 def build_table(name: str, profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None) -> dict:
     """The record of table `name` (one of TABLES) at `profile` (one of PROFILES) over seeds 0..seeds-1."""
     build, _ = TABLES[check_choice("table", name, tuple(TABLES))]
     return build(profile, seeds, device=device, progress=progress, log=log)
+
+
+def lecture_configs(seeds: int = LECTURE_SEEDS) -> list:
+    """Every TrainConfig whose lecture-profile checkpoint ships: LECTURE_ROWS of each table, seeds 0..seeds-1 (the
+    text rows first)."""
+    check_int("seeds", seeds, 1)
+    text = LECTURE_ROWS["remedies"]
+    return ([remedy_configs("lecture", seed, text[1:])[row] for seed in range(seeds) for row in text]
+            + [gap_config("lecture", row, seed) for seed in range(seeds) for row in LECTURE_ROWS["gaps"]])
+
+
+def ship_lecture(seeds: int = LECTURE_SEEDS, device=None, progress=None, log=None) -> int:
+    """Train what the cache lacks of lecture_configs() (from scratch: the shipped files are never installed
+    here) and replace the shipped lecture checkpoints with half-precision copies; returns the bytes shipped."""
+    dev = pick_device(device)
+    cfgs = lecture_configs(seeds)
+    for cfg in cfgs:
+        t = time.perf_counter()
+        load_or_train(cfg, device=dev, progress=progress)
+        if log is not None:
+            log(f"{cfg.dataset} {cfg.objective:<9} seed {cfg.seed}  ({time.perf_counter() - t:.0f} s)")
+    return lecture.ship(cfgs)
 
 
 def to_json(record: dict) -> str:
@@ -54,4 +85,5 @@ def to_markdown(record: dict) -> str:
     return TABLES[check_choice("record['table']", record.get("table"), tuple(TABLES))][1](record)
 
 
-__all__ = ["PROFILES", "TABLES", "build_table", "to_json", "to_markdown"]
+__all__ = ["LECTURE_ROWS", "PROFILES", "TABLES", "build_table", "lecture_configs", "ship_lecture", "to_json",
+           "to_markdown"]
