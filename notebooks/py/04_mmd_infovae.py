@@ -127,8 +127,10 @@ two
 # - Shift 0: the MMD² jumps around 0, sometimes below it, and the p-value is anywhere in (0, 1). Then raise
 #   the shift slowly. At what shift does $p$ drop below 0.05 with n = 100? And with n = 20?
 # - Keep shift 0.5 and move the bandwidth to its extremes. At $h = 0.01$ every point is similar only to
-#   itself. At $h = 100$ every point is similar to every other. In both cases the kernel matrix loses its block
-#   structure and the test loses its power. Tick *median heuristic* to see where it puts $h$.
+#   itself, and the test is blind. At $h = 100$ every point is similar to every other: the kernel matrix loses its
+#   block structure and MMD² shrinks towards 0, yet the permutation test keeps its power (a very wide kernel acts
+#   like a difference-of-means test, and these samples differ in their means). Tick *median heuristic* to see where
+#   it puts $h$.
 #
 # The next cell makes the bandwidth effect quantitative: MMD² for a fixed shift of 1, as $h$ grows.
 

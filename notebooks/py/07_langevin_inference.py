@@ -163,7 +163,7 @@ print(f"checked: long MALA run, largest |bias|/SE {long_z.max():.1f} over {N_CHE
 
 # %% [markdown]
 # The short run is *not* a posterior sample: at $T = 0.2$ its spread is a fraction of the posterior's, and in 20
-# steps it has not forgotten where it started (its mean lags towards the prior's 0). SRI's paper knows this: the
+# steps it has not forgotten where it started (its mean misses the posterior's mean: on the digits checked above it ends farther from the origin). SRI's paper knows this: the
 # chain is part of the model, and the decoder learns to work with what 20 steps deliver. What it means for
 # evaluation is that $-\log p(x)$ of an SRI model must not be computed from the short-run samples; below it comes
 # from importance sampling with a proposal fitted to long MALA chains (`metrics.encoder_free`): any explicit
@@ -220,7 +220,8 @@ checks.passed(my_langevin, "Exercise 1 passed.")
 # $-\log p(x)$ by importance sampling (nats per digit); the KL of $q_K$ to the prior and the mutual information
 # $I_q(x; z)$ (not defined for SRI: it has no $q(z\mid x)$ with a density); **active units** (variance over $x$ of
 # the posterior mean $> 0.01$; for SRI from the chains' means, corrected for their Monte Carlo noise); and a
-# **linear probe** that reads the digit's class from the posterior means (chance about 0.1).
+# **linear probe** that reads the digit's class from the posterior means (chance, `probe_chance`: always guessing the
+# commonest digit of the test set).
 #
 # *Text.* The paper's experiment is an LSTM on short Yelp reviews (the real-data profile). That corpus is not in
 # vaelab yet; once it is, set the dataset in a config like `zoo.config("sri-pixelcnn-bdigits/sri")` to it with
@@ -289,7 +290,7 @@ print(f"measured, not asserted: probe accuracy SRI - VAE = {probe_gap:+.3f} ± {
 # - *Collapse.* SRI keeps most latent units active (its $E[z\mid x]$ varies with $x$ beyond the chains' own noise)
 #   and has no KL term that could pull $q$ onto the prior. But the PixelCNN VAE barely collapses here either
 #   (notebook 05: it keeps a few tenths of a nat), so "SRI avoids the collapse the VAE suffers" is **not shown**
-#   at this size; the probe differences between the three methods are within about 3 SE (printed above).
+#   at this size; compare the probe differences printed above with their standard errors.
 # - *Text.* The paper's setting (an LSTM on short Yelp reviews) is the real-data profile and is not run here.
 #
 # Note on active units of an encoder-free model: the mean of a few chains carries Monte Carlo noise of variance

@@ -14,7 +14,6 @@ cache: it trains every config from scratch, never from these files, then replace
 from __future__ import annotations
 
 import tempfile
-import warnings
 from pathlib import Path
 
 import torch
@@ -24,7 +23,7 @@ from ..files import atomic_write_bytes
 from ..train.cache import cache_path
 from ..train.checkpoint import HASH_KEY, content_sha256, load_checkpoint, save_checkpoint, write_json
 from ..train.experiment import TrainConfig
-from .store import ZooWarning, read_manifest
+from .store import intact, read_manifest
 
 LECTURE_DIR = Path(__file__).resolve().parent / "lecture"
 LIMIT_BYTES = 20_000_000          # with the quick-mode files (vaelab/zoo/shipped, ~5 MB): ~25 MB of package data
@@ -58,11 +57,7 @@ def install(cfg: TrainConfig, root=None, folder: Path = LECTURE_DIR) -> bool:
     if rec is None:
         return False
     src = folder / rec["file"]
-    actual = sha256_file(src) if src.exists() else "missing"
-    if actual != rec["sha256"]:
-        warnings.warn(f"SHIPPED LECTURE CHECKPOINT IS CORRUPT: {src} has sha256 {actual}, the manifest says "
-                      f"{rec['sha256']}; training this config instead. Rebuild the lecture files with "
-                      "`make lecture-models`.", ZooWarning, stacklevel=2)
+    if not intact(src, rec["sha256"], "LECTURE", "training this config instead", "make lecture-models"):
         return False
     model, payload = load_checkpoint(src)            # builds an fp32 model: the fp16 weights are cast on loading
     save_checkpoint(target, model, train_config=payload["train_config"], history=payload["history"])

@@ -125,14 +125,22 @@ def install_shipped(name: str, cfg: TrainConfig, root=None) -> bool:
     if rec is None:
         return False
     src = SHIPPED_DIR / rec["file"]
-    actual = sha256_file(src) if src.exists() else "missing"
-    if actual != rec["sha256"]:
-        warnings.warn(f"SHIPPED ZOO CHECKPOINT IS CORRUPT: {src} has sha256 {actual}, the manifest says "
-                      f"{rec['sha256']}; retraining {name!r} into the cache instead. Rebuild the shipped files "
-                      f"with `python -m vaelab zoo build --quick --ship`.", ZooWarning, stacklevel=3)
+    if not intact(src, rec["sha256"], "ZOO", f"retraining {name!r} into the cache instead",
+                  "python -m vaelab zoo build --quick --ship"):
         return False
     atomic_write_bytes(target, lambda f: f.write(src.read_bytes()))
     return True
+
+
+def intact(src: Path, sha256: str, what: str, instead: str, rebuild: str) -> bool:
+    """True if the shipped file src has the manifest's sha256; else a loud ZooWarning (saying what happens
+    instead and the command that rebuilds the files) and False."""
+    actual = sha256_file(src) if src.exists() else "missing"
+    if actual == sha256:
+        return True
+    warnings.warn(f"SHIPPED {what} CHECKPOINT IS CORRUPT: {src} has sha256 {actual}, the manifest says {sha256}; "
+                  f"{instead}. Rebuild the shipped files with `{rebuild}`.", ZooWarning, stacklevel=4)
+    return False
 
 
 def prefetch(notebook: str | None = None, quick: bool | None = None) -> list[str]:
