@@ -307,9 +307,9 @@ for name, (m, data) in pair.items():
     mu_m, logvar_m = metrics.encode_all(m, data.x.to(m.device))
     proj = metrics.latent_map(mu_m)["projection"]
     ell = list(zip(*metrics.project_gaussian(mu_m[:3], logvar_m[:3], proj)))
-    fig_pair.append(plots.map_view(mu_m, map_labels(data), highlight=[0, 1, 2], ellipses=ell,
-                                   title=f"{name}: q(z|x) of examples 0-2", width=9))
-display(*fig_pair)
+    fig_pair.append({"points": mu_m, "labels": map_labels(data), "highlight": [0, 1, 2], "ellipses": ell,
+                     "title": f"{name}: q(z|x) of examples 0-2"})
+plots.compare_maps(fig_pair)      # shared axes: the two maps on one scale
 
 # %% [markdown]
 # ### A β-VAE map

@@ -255,7 +255,10 @@ print(f"mean ± SE over {int(summary.seeds.iloc[0])} training seeds; {N_TEST} te
       f"samples; SRI chains: {CHAINS} x {CHAIN_STEPS} MALA steps of {CHAIN_STEP} "
       f"(acceptance {per_seed.loc['SRI'].accept_rate.astype(float).mean():.0%}); probe chance "
       f"{float(per_seed.probe_chance.iloc[0]):.2f}")
-show
+display(show)
+plots.summary_bars(summary.reset_index(names="label").to_dict("records"),
+                   chance=float(per_seed.probe_chance.iloc[0]), units={"iw_nll": "nats per image", "kl": "nats per image"},
+                   title=f"VAE, SA-VAE and short-run inference: mean ± SE over {int(summary.seeds.iloc[0])} seeds")
 
 
 # %%
