@@ -121,3 +121,30 @@ def test_quick_remedies_table_end_to_end():
     assert [ln.split("|")[1].strip() for ln in table] == list(rows)
     kl_col = header[0].split("|").index(" KL ")
     assert table[2].split("|")[kl_col].strip() == f"{kf:.2f} ± {sf:.2f}"
+
+
+def test_rows_choose_a_subset_in_the_tables_order_and_bad_rows_are_named(monkeypatch, capsys):
+    """`vaelab table NAME --rows ...`: the builder gets the rows in the table's own order ('lm' is implied for
+    remedies and savae); an unknown row is one line naming it and the accepted rows."""
+    from vaelab.cli import main
+    from vaelab.zoo import tables
+
+    seen = {}
+
+    def fake(name):
+        def build(profile, seeds, **kw):
+            seen[name] = kw.get("remedies", kw.get("rows"))
+            return {"table": name}
+        return build
+
+    for name in tables.TABLES:
+        monkeypatch.setitem(tables.TABLES, name, (fake(name), tables.TABLES[name][1]))
+    tables.build_table("remedies", rows=["freebits", "lm", "none"])
+    tables.build_table("gaps", rows=["encoder=512x512", "main"])
+    tables.build_table("savae", rows=["savae", "elbo"])
+    assert seen == {"remedies": ("none", "freebits"), "gaps": ("main", "encoder=512x512"), "savae": ("elbo", "savae")}
+    assert main(["table", "gaps", "--rows", "main", "huge"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vaelab table:") and "rows='huge'" in err and "encoder=32" in err
+    with pytest.raises(ValueError, match="besides 'lm'"):
+        tables.build_table("remedies", rows=["lm"])

@@ -16,6 +16,10 @@ def add_parser(sub) -> None:
                         "binarized MNIST sized for a CPU, minutes per model (the data: VAELAB_DATA_DIR, else a "
                         "download); paper: larger models and whole test sets, for a GPU")
     t.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    t.add_argument("--rows", nargs="+", metavar="ROW", help="only these rows (default all; the language model 'lm' "
+                   "is always in remedies and savae): remedies none kl_warmup cyclical beta freebits word_dropout; "
+                   "gaps encoder=32 main encoder=512x512; infovae elbo-mlp elbo-pixelcnn mmd-pixelcnn "
+                   "elbo-pixelcnn-biases mmd-pixelcnn-biases; savae elbo svi vae+svi vae+svi+kl savae")
     t.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
     out = t.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the whole record as one JSON object")
@@ -31,6 +35,6 @@ def run(args) -> int:
     check_int("seeds", args.seeds, 1)
     record = build_table(args.name, args.profile, args.seeds, device=args.device,
                          progress=False if args.no_progress else None,
-                         log=lambda line: print(line, file=sys.stderr))
+                         log=lambda line: print(line, file=sys.stderr), rows=args.rows)
     print(to_json(record) if args.json else to_markdown(record))
     return 0

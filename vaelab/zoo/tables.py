@@ -24,23 +24,38 @@ from ..checks import check_choice, check_int
 from ..runtime import pick_device
 from ..train.cache import load_or_train
 from . import lecture
+from . import table_gaps, table_infovae
+from .catalog import MODES
 from .table_gaps import gap_config, gaps_markdown, gaps_table
 from .table_infovae import infovae_markdown, infovae_table
-from .table_remedies import LM, remedies_markdown, remedies_table, remedy_configs
+from .table_remedies import LM, TEXT_REMEDIES, remedies_markdown, remedies_table, remedy_configs
 from .table_savae import savae_markdown, savae_table
 from .table_stats import PROFILES
 
 TABLES = {"remedies": (remedies_table, remedies_markdown), "gaps": (gaps_table, gaps_markdown),
           "infovae": (infovae_table, infovae_markdown), "savae": (savae_table, savae_markdown)}
+# the rows each table can have (the language model 'lm' is always in remedies and savae: the others are paired with it)
+TABLE_ROWS = {"remedies": TEXT_REMEDIES, "gaps": table_gaps.ROWS, "infovae": table_infovae.ROWS, "savae": MODES}
 # the rows of each table whose lecture-profile checkpoints ship with vaelab (vaelab.zoo.lecture), for every seed
 LECTURE_ROWS = {"remedies": (LM, "none", "beta", "freebits"), "gaps": ("main",)}
 LECTURE_SEEDS = 3
 
 
-def build_table(name: str, profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None) -> dict:
-    """The record of table `name` (one of TABLES) at `profile` (one of PROFILES) over seeds 0..seeds-1."""
+def build_table(name: str, profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None,
+                rows=None) -> dict:
+    """The record of table `name` (one of TABLES) at `profile` (one of PROFILES) over seeds 0..seeds-1; rows: a
+    subset of TABLE_ROWS[name] in that order (None: all)."""
     build, _ = TABLES[check_choice("table", name, tuple(TABLES))]
-    return build(profile, seeds, device=device, progress=progress, log=log)
+    if rows is None:
+        return build(profile, seeds, device=device, progress=progress, log=log)
+    rows = [r for r in rows if not (r == LM and name in ("remedies", "savae"))]     # always there
+    for r in rows:
+        check_choice("rows", r, TABLE_ROWS[name])
+    if not rows:
+        raise ValueError(f"rows names no row of table {name!r} besides 'lm'; choose from {', '.join(TABLE_ROWS[name])}")
+    chosen = tuple(r for r in TABLE_ROWS[name] if r in rows)
+    return build(profile, seeds, device=device, progress=progress, log=log,
+                 **({"remedies": chosen} if name == "remedies" else {"rows": chosen}))
 
 
 def lecture_configs(seeds: int = LECTURE_SEEDS) -> list:
@@ -85,5 +100,5 @@ def to_markdown(record: dict) -> str:
     return TABLES[check_choice("record['table']", record.get("table"), tuple(TABLES))][1](record)
 
 
-__all__ = ["LECTURE_ROWS", "PROFILES", "TABLES", "build_table", "lecture_configs", "ship_lecture", "to_json",
+__all__ = ["LECTURE_ROWS", "PROFILES", "TABLES", "TABLE_ROWS", "build_table", "lecture_configs", "ship_lecture", "to_json",
            "to_markdown"]
