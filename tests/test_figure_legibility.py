@@ -225,6 +225,17 @@ CASES = {
                                                       row_labels=[f"t={t:.2g}" for t in np.linspace(0, 1, 5)],
                                                       title="Straight path from example 0 (t = 0) to 5 (t = 1)"),
                       "images": lambda: plots.compare_items({"VAE": images(6), "β-VAE": images(6, seed=1)})},
+    "gradient_estimator_view": {"": lambda: plots.gradient_estimator_view(
+        {"score function (REINFORCE): f(z)·(z − μ)/σ²": (torch.randn(10000) ** 3 * 3 + 4, 3.93, 0.09),
+         "pathwise (reparameterized): f′(μ + σε)": (torch.randn(10000) * 2 + 4, 3.99, 0.02)}, exact=4.0,
+        xlabel="single-sample estimate of dE[z²]/dμ at μ = 2, σ = 1")},
+    "iw_bound_view": {"": lambda: plots.iw_bound_view(
+        [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+        [{"title": f"test point #{i} (a {i + 3})", "bound": -40.0 + i - 2 / np.sqrt([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]),
+          "se": 0.2 / np.sqrt([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]), "log_px": -40.0 + i} for i in range(4)]),
+        "three": lambda: plots.iw_bound_view([1, 10, 100], [{"title": f"#{i}", "bound": [-3.0, -2.5, -2.2],
+                                                             "se": [0.1, 0.05, 0.02], "log_px": -2.1} for i in range(3)],
+                                             title="The bound tightens")},
 }
 
 # Public names of vaelab.plots that draw nothing (array helpers), so they need no legibility case.
@@ -238,7 +249,8 @@ UNITS = {"history_curves": ["epoch", "nats"], "collapse_view": ["epoch", "nats"]
          "rate_distortion": ["nats"], "posterior_view": ["step", "nats"], "refinement_path_view": ["step", "nats"],
          "remedies_grid": ["nats per sentence", "nats per image", "fraction correct"],
          "remedy_bars": ["nats"], "gap_bars": ["nats"], "summary_bars": ["nats"],
-         "lambda_sweep_view": ["nats"], "cost_bars": ["× VAE"]}
+         "lambda_sweep_view": ["nats"], "cost_bars": ["× VAE"],
+         "gradient_estimator_view": ["count"], "iw_bound_view": ["nats", "importance samples"]}
 
 PARAMS = [pytest.param(name, case, id=f"{name}-{case}" if case else name)
           for name, cases in CASES.items() for case in cases]

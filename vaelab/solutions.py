@@ -31,6 +31,12 @@ def monte_carlo_kl(q, n: int) -> torch.Tensor:
     return (q.log_prob(z) - standard_normal_log_prob(z)).mean(0)
 
 
+def reparam_sample(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """my_reparam_sample: z = μ + exp(½ log σ²) · ε, the reparameterized draw from N(μ, diag σ²) for the
+    standard normal noise ε (same shape as mu); differentiable in mu and logvar (Kingma & Welling 2014)."""
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
 # --- 02 · posterior collapse --------------------------------------------------------------------------------------
 
 def perplexity_from_mean_nll(nll_per_sentence: float, x: torch.Tensor) -> float:
@@ -57,6 +63,13 @@ def grid_log_px(grid: dict) -> float:
     over the cells plus the log of one cell's area."""
     area = float((grid["z1"][1] - grid["z1"][0]) * (grid["z2"][1] - grid["z2"][0]))
     return float(torch.logsumexp(grid["log_joint"].flatten(), 0)) + math.log(area)
+
+
+def iwae_bound(log_w: torch.Tensor) -> float:
+    """my_iwae_bound: the importance-weighted bound from log weights log_w (S, N), with
+    log w = log p(x, z_s) − log q(z_s|x): the mean over the N examples of logsumexp over the S samples minus
+    log S (Burda et al. 2016), nats."""
+    return float((torch.logsumexp(log_w, 0) - math.log(log_w.shape[0])).mean())
 
 
 # --- 04 · MMD and InfoVAE -----------------------------------------------------------------------------------------

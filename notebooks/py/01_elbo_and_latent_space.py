@@ -19,13 +19,15 @@
 # **Notation:** [NOTATION.md](NOTATION.md) · **Student version:** [exercises/01_elbo_and_latent_space.ipynb](exercises/01_elbo_and_latent_space.ipynb)
 #
 # **Learning goals**
+# - See why a gradient cannot pass through a random draw, and how the **reparameterization trick**
+#   $z = \mu + \sigma\cdot\varepsilon$ lets it; compare its variance with the score-function (REINFORCE) estimator's.
 # - Read the ELBO as *reconstruction* minus *KL*, and compute the KL term yourself.
 # - See the **rate–distortion** trade-off: weighting the KL by β moves a model along a curve, from
 #   detailed codes to no information at all.
 # - Look inside a 2-D latent space: where digits land, what the decoder draws at any point, and what lies
 #   between two examples.
 #
-# **Time:** about 30 minutes (the computations take seconds; the rest is looking and thinking).
+# **Time:** about 40 minutes (the computations take seconds; the rest is looking and thinking).
 #
 # **Prerequisites:** notebook 00 runs. You know what a Gaussian is and have met the KL divergence; the
 # formulas you need are restated here.
@@ -47,8 +49,9 @@ import torch
 
 import vaelab
 from vaelab import checks, metrics, plots, solutions, widgets, zoo
+from vaelab.metrics.foundations import gradient_estimates
 from vaelab.metrics.latent_paths import decoded_path, lerp
-from vaelab.models import standard_normal_log_prob
+from vaelab.models import DiagGaussian, standard_normal_log_prob
 from vaelab.runtime import is_quick
 from vaelab.train import beta_sweep
 
@@ -61,8 +64,10 @@ TORCH_THREADS = 1                     # tiny models: one thread is as fast and n
 BASE = zoo.config("vae-digits-8d")
 DATASET, LATENT_DIM, EPOCHS = BASE.dataset, BASE.latent_dim, BASE.epochs
 BETAS = [0.1, 0.5, 1.0, 2.0, 4.0] if QUICK else [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
-MODEL_2D = zoo.config("vae-digits-2d")   # the 2-D model of sections 3-5: 100 epochs (quick) or 400
-MC_SAMPLES = 20_000                   # Monte Carlo samples in exercise 2
+MODEL_2D = zoo.config("vae-digits-2d")   # the 2-D model of sections 4-6: 100 epochs (quick) or 400
+MC_SAMPLES = 20_000                   # Monte Carlo samples in exercise 3
+GRAD_MU, GRAD_SIGMA = 2.0, 1.0        # section 1: d/dmu E[z^2] under N(mu, sigma^2) (exactly 2 mu)
+GRAD_SAMPLES = 20_000                 # section 1: single-sample gradient estimates per estimator
 N_SHOW = 8
 SEED = 0
 
@@ -71,6 +76,103 @@ torch.set_num_threads(TORCH_THREADS)
 device = vaelab.pick_device(DEVICE)
 test = vaelab.load_dataset(DATASET, "test", binarize=BASE.binarize, seed=BASE.seed)   # binarized like training
 x_test = test.x.to(device)
+
+# %% [markdown]
+# ## 1. Sampling you can differentiate: the reparameterization trick
+#
+# Training a VAE climbs the ELBO by gradient steps in the decoder's weights θ *and* the encoder's weights φ. The
+# reconstruction term is an expectation under the encoder's own distribution, $\mathbb E_{q_\phi(z\mid x)}[f(z)]$ with
+# $f(z) = \log p_\theta(x\mid z)$, and it can only be estimated by drawing codes $z$. The trouble: φ moves the
+# distribution the draws come from. A code drawn by a random-number generator is just a number; nothing connects it
+# to φ, and autograd cannot differentiate through "draw from $\mathcal N(\mu, \sigma^2)$".
+#
+# Two ways out, both unbiased:
+# - **Score function** (REINFORCE; Williams 1992): $\nabla_\phi \mathbb E_{q_\phi}[f(z)] = \mathbb E_{q_\phi}\big[f(z)\,\nabla_\phi \log q_\phi(z)\big]$.
+#   Differentiate the density, not the draw. It works for any $f$, even one without a derivative, but the product
+#   $f(z)\cdot\nabla_\phi\log q_\phi(z)$ swings widely from draw to draw.
+# - **Reparameterization** (the pathwise gradient; Kingma & Welling 2014, Rezende et al. 2014): draw the noise first,
+#   $\varepsilon \sim \mathcal N(0, 1)$, then compute $z = \mu + \sigma\cdot\varepsilon$. The randomness no longer depends
+#   on φ, and $z$ is a differentiable function of $\mu$ and $\sigma$, hence of φ:
+#   $\nabla_\phi \mathbb E_{q_\phi}[f(z)] = \mathbb E_{\varepsilon}\big[\nabla_\phi f(\mu_\phi + \sigma_\phi\varepsilon)\big]$. It needs a
+#   differentiable $f$, which $\log p(x\mid z)$ is, and it uses $f$'s slope, not only its values.
+#
+# The figure compares the two on the simplest case: the derivative of $\mathbb E_{z\sim\mathcal N(\mu, \sigma^2)}[z^2] =
+# \mu^2 + \sigma^2$ with respect to $\mu$, which is exactly $2\mu$. Each histogram holds `GRAD_SAMPLES` single-sample
+# estimates from the same draws: pathwise $f'(z) = 2z$, score function $z^2\,(z-\mu)/\sigma^2$
+# (`vaelab.metrics.foundations.gradient_estimates`, which takes both derivatives by autograd).
+
+# %%
+# GRAD_SAMPLES single-sample estimates of d/dmu E[z^2] at mu = GRAD_MU, sigma = GRAD_SIGMA, by each estimator
+g = gradient_estimates(lambda z: z ** 2, GRAD_MU, GRAD_SIGMA, GRAD_SAMPLES, seed=SEED)
+exact_grad = 2 * GRAD_MU
+estimators = {"score function (REINFORCE): f(z)·(z − μ)/σ²": g["score"],
+              "pathwise (reparameterized): f′(μ + σε)": g["pathwise"]}
+summary = {name: (v, *metrics.mean_se(v)) for name, v in estimators.items()}
+for name, (v, mean, se) in summary.items():
+    print(f"{name:<46} mean {mean:6.3f} ± {se:.3f} (SE)   sd of one estimate {float(v.std()):5.2f}")
+ratio = float(g["score"].var() / g["pathwise"].var())
+print(f"exact: 2μ = {exact_grad:g}.  Variance of one estimate, score / pathwise: {ratio:.1f}")
+plots.gradient_estimator_view(summary, exact_grad, title="Two unbiased estimators of one gradient",
+                              xlabel=f"single-sample estimate of dE[z²]/dμ at μ = {GRAD_MU:g}, σ = {GRAD_SIGMA:g}")
+
+# %%
+# The claim, checked: both estimators are unbiased (each mean within 3 SE of 2 mu), and one pathwise estimate
+# varies far less than one score-function estimate (here sd 2 sigma = 2 against about 9.3 in closed form).
+for name, (v, mean, se) in summary.items():
+    assert abs(mean - exact_grad) < 3 * se, f"{name}: mean {mean:.3f} ± {se:.3f}, exact {exact_grad:g}"
+assert float(g["score"].std()) > 3 * float(g["pathwise"].std())
+print(f"checked: both unbiased; the score function needs about {ratio:.0f}x as many samples for the same precision")
+
+# %% [markdown]
+# Both histograms centre on the exact value; the pathwise one is far narrower. To reach the same precision the score
+# function needs as many times more samples as the printed variance ratio (about 20 here). (Baselines and other
+# control variates shrink the score function's variance, and they are how it is used where no reparameterization
+# exists, for discrete latents.) In a VAE the encoder outputs $\mu$ and $\log\sigma^2$, the code is
+# $z = \mu + \exp(\tfrac12\log\sigma^2)\cdot\varepsilon$, and the gradient of the reconstruction term flows from the decoder
+# through $z$ into the encoder. vaelab's `DiagGaussian.rsample` does exactly this in every training step of these
+# notebooks.
+#
+# ### Exercise 1 · the reparameterized draw  *(your turn)*
+# Write `my_reparam_sample(mu, logvar, eps)`: $z = \mu + \exp(\tfrac12 \log\sigma^2)\cdot\varepsilon$ for tensors of shape
+# (5, 2), with `logvar` $= \log\sigma^2$. The self-check compares your $z$ with the package's sampler on the same noise,
+# and checks that autograd carries gradients through it: $\partial z/\partial\mu = 1$ and
+# $\partial z/\partial\log\sigma^2 = \tfrac12\sigma\varepsilon$.
+
+# %% tags=["solution"]
+gen = torch.Generator().manual_seed(SEED)
+mu_ex = torch.randn(5, 2, generator=gen).requires_grad_(True)
+logvar_ex = torch.randn(5, 2, generator=gen).requires_grad_(True)
+eps_ex = torch.randn(5, 2, generator=torch.Generator().manual_seed(SEED + 1))   # the noise, drawn first
+
+def my_reparam_sample(mu, logvar, eps):
+    # YOUR TURN: return z = mu + sigma * eps, with sigma = exp(logvar / 2), shape (5, 2).
+    # BEGIN SOLUTION
+    return mu + torch.exp(0.5 * logvar) * eps
+    # END SOLUTION
+
+mine = checks.yours_or_reference(my_reparam_sample, solutions.reparam_sample, mu_ex, logvar_ex, eps_ex)
+mine
+
+# %%
+# Self-check: the package's sampler, DiagGaussian.rsample, draws the same noise from the same seed.
+expected = DiagGaussian(mu_ex, logvar_ex).rsample(generator=torch.Generator().manual_seed(SEED + 1))
+assert tuple(mine.shape) == (5, 2), f"expected shape (5, 2), got {tuple(mine.shape)}"
+assert torch.allclose(mine, expected, atol=1e-6), (
+    "your z differs from DiagGaussian.rsample's: sigma is exp(logvar / 2), the square root of exp(logvar).")
+assert mine.requires_grad, "your z carries no gradient: build it from mu and logvar with torch operations (no .detach())"
+# the gradients of a loss through your z against autograd through the package's closed form
+yours = torch.autograd.grad((mine ** 2).sum(), (mu_ex, logvar_ex))
+theirs = torch.autograd.grad((expected ** 2).sum(), (mu_ex, logvar_ex))
+assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(yours, theirs)), (
+    "the values match but the gradients do not: compute z from mu and logvar directly, not from a copy.")
+checks.passed(my_reparam_sample, "Exercise 1 passed: your z is the package's draw, and gradients flow through it.")
+
+# %% [markdown]
+# ## 2. Anatomy of the ELBO
+#
+# The rest of the notebook looks at trained models. The next cell loads the 8-D VAE (or trains it, once).
+
+# %%
 # # copy the repository's shipped quick-mode checkpoints of this notebook's models into the cache
 # (trains nothing; `python -m vaelab zoo build --quick` builds the rest ahead of time)
 zoo.prefetch("01_elbo_and_latent_space")
@@ -79,8 +181,6 @@ model, history = vaelab.load_or_train(base, device=device)
 print(f"device {device}; a {LATENT_DIM}-D VAE trained for {len(history)} epochs; {len(test)} test digits")
 
 # %% [markdown]
-# ## 1. Anatomy of the ELBO
-#
 # For one image $x$, with encoder $q(z\mid x)$, decoder $p(x\mid z)$ and prior $p(z)=\mathcal N(0, I)$:
 #
 # $$
@@ -114,9 +214,9 @@ plots.elbo_anatomy([float(rec[i]) for i in show] + [float(rec.mean())],
 # Two things to notice. The reconstruction cost is most of the bill: describing 64 binary pixels is
 # expensive. And the ELBO is **per image**: some digits cost many more nats than others (compare the
 # rows with the mean). The KL is a few nats, and its mean bounds the information about each image that this model
-# keeps in $z$ (section 1's split: $I(x;z)$ is at most the mean KL). A few nats are enough to redraw a recognisable digit.
+# keeps in $z$ (section 2's split: $I(x;z)$ is at most the mean KL). A few nats are enough to redraw a recognisable digit.
 #
-# ### Exercise 1 · the KL term by hand  *(your turn — try before reading the cell)*
+# ### Exercise 2 · the KL term by hand  *(your turn — try before reading the cell)*
 # For a diagonal Gaussian $q = \mathcal N(\mu, \operatorname{diag}\sigma^2)$ and $p=\mathcal N(0,I)$ the
 # KL has a closed form (Kingma & Welling 2014, appendix B):
 # $$\mathrm{KL}(q\,\|\,p) = \tfrac12 \sum_{j} \big(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\big).$$
@@ -143,10 +243,10 @@ assert mine.shape == expected.shape, f"my_kl should return one number per image,
 assert torch.allclose(mine, expected, atol=1e-4), (
     f"not quite: you have {mine.tolist()}, expected {expected.tolist()}. "
     "Check that you sum over the latent dimension and use exp(logvar) for sigma^2.")
-checks.passed(my_kl, "Exercise 1 passed: your KL matches q.kl_standard().")
+checks.passed(my_kl, "Exercise 2 passed: your KL matches q.kl_standard().")
 
 # %% [markdown]
-# ### Exercise 2 · the KL is an expectation  *(your turn)*
+# ### Exercise 3 · the KL is an expectation  *(your turn)*
 # The closed form is a shortcut. By definition $\mathrm{KL}(q\,\|\,p) = \mathbb E_{z\sim q}\big[\log q(z) - \log p(z)\big]$,
 # which you can estimate by averaging over samples. This is what an IWAE or any model without a closed-form
 # KL has to do. Use `q.rsample(n)` (shape (n, 5, 8)), `q.log_prob(z)` and `standard_normal_log_prob(z)`.
@@ -170,10 +270,10 @@ exact = q.kl_standard().detach()
 gap = (mc - exact).abs().max()
 assert gap < 0.1, (f"your estimate is {gap:.3f} nats from the closed form {exact.tolist()}. "
                    "Average log q(z) - log p(z) over the sample dimension (dim 0), not over images.")
-checks.passed(my_mc_kl, f"Exercise 2 passed: Monte Carlo and closed form agree to {gap:.4f} nats.")
+checks.passed(my_mc_kl, f"Exercise 3 passed: Monte Carlo and closed form agree to {gap:.4f} nats.")
 
 # %% [markdown]
-# ## 2. Rate and distortion: the β-VAE
+# ## 3. Rate and distortion: the β-VAE
 #
 # Put a weight β on the KL: minimise $\text{reconstruction} + \beta\cdot\text{KL}$, the β-VAE objective
 # (Higgins et al. 2017, who use β > 1 to push the code's dimensions towards independent factors). At β = 1 this is the
@@ -219,7 +319,7 @@ explorer
 #   have a better ELBO. Which β is best by the ELBO? Is that also the model you would pick to *sample* from?
 
 # %% [markdown]
-# ## 3. A 2-D latent map
+# ## 4. A 2-D latent map
 #
 # With only two latent dimensions we can *look* at the code space. Each dot below is the encoder's mean
 # $\mathbb E_q[z\mid x]$ for one test digit, coloured by its label (which the VAE never saw).
@@ -235,7 +335,7 @@ plots.latent_scatter(mu2d, test.y, title="Test digits in a 2-D latent space (col
 # $\mathcal N(0, I)$. Classes that look alike overlap (look for 3, 8 and 9): two numbers are not enough to
 # keep them all apart.
 #
-# ## 4. What the decoder draws
+# ## 5. What the decoder draws
 # Move the sliders to choose a point $z$; the decoder draws the mean of $p(x\mid z)$ there. The cross on
 # the map shows where you are. Try the middle of a cluster, the border between two clusters, and far
 # outside the cloud (e.g. $z=(3, 3)$): what does the decoder do where it was never trained?
@@ -245,7 +345,7 @@ decoder = widgets.decoder_explorer(model2d, background=mu2d, labels=test.y)
 decoder
 
 # %% [markdown]
-# ## 5. Walking between two digits
+# ## 6. Walking between two digits
 # Encode two test digits, walk in a straight line between their codes, and decode each step. The path is
 # drawn on the map, then decoded below. A smooth morph means the decoder is smooth between the two clusters.
 
@@ -265,7 +365,7 @@ walk
 # across it. In high dimensions this matters: under $\mathcal N(0, I)$ almost all codes lie near a sphere of
 # radius $\sqrt d$, and a straight line's midpoint is closer to the centre than typical codes are.
 #
-# ### Exercise 3 · a straight line in code space  *(your turn)*
+# ### Exercise 4 · a straight line in code space  *(your turn)*
 # Write the points $z(u) = (1-u)\,z_a + u\,z_b$ for `steps` values of $u$ evenly spaced from 0 to 1 (both ends
 # included), as a tensor of shape (steps, d). In the code, $z_a$ and $z_b$ are `z0` and `z1`.
 
@@ -286,10 +386,12 @@ expected = lerp(z0, z1, 5)
 assert tuple(mine.shape) == tuple(expected.shape), f"expected shape {tuple(expected.shape)}, got {tuple(mine.shape)}"
 assert torch.allclose(mine, expected, atol=1e-5), (
     "the points differ: the first row must be z0, the last z1, and the steps evenly spaced.")
-checks.passed(my_lerp, "Exercise 3 passed.")
+checks.passed(my_lerp, "Exercise 4 passed.")
 
 # %% [markdown]
 # ## Summary
+# - A draw from $q$ is differentiable once it is written $z = \mu + \sigma\cdot\varepsilon$ with the noise drawn first: the
+#   pathwise gradient, far less noisy here than the score function (REINFORCE), which differentiates the density.
 # - $-\text{ELBO}$ = reconstruction cost + KL: distortion plus rate, in nats per image.
 # - Weighting the KL by β moves a model along a rate–distortion curve; β = 1 is the ELBO, large β collapses
 #   the posterior to the prior and the code carries nothing.
@@ -306,3 +408,5 @@ checks.passed(my_lerp, "Exercise 3 passed.")
 # - Hoffman, M. D. & Johnson, M. J. (2016). ELBO surgery: yet another way to carve up the variational evidence lower bound. *NIPS 2016 Workshop on Advances in Approximate Bayesian Inference*. No arXiv version.
 # - Kingma, D. P. & Welling, M. (2014). Auto-encoding variational Bayes. *International Conference on Learning Representations (ICLR)*. arXiv:1312.6114.
 # - Loaiza-Ganem, G. & Cunningham, J. P. (2019). The continuous Bernoulli: fixing a pervasive error in variational autoencoders. *Advances in Neural Information Processing Systems (NeurIPS)*. arXiv:1907.06845.
+# - Rezende, D. J., Mohamed, S. & Wierstra, D. (2014). Stochastic backpropagation and approximate inference in deep generative models. *International Conference on Machine Learning (ICML)*. arXiv:1401.4082.
+# - Williams, R. J. (1992). Simple statistical gradient-following algorithms for connectionist reinforcement learning. *Machine Learning*, 8, 229–256. No arXiv version.

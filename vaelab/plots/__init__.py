@@ -13,6 +13,7 @@ from .collapse import collapse_view, remedies_grid, remedy_bars
 from .summary import gap_bars, summary_bars
 from .savae import cost_bars, refinement_path_view
 from .langevin import ebm_prior_view, langevin_view
+from .foundations import gradient_estimator_view, iw_bound_view
 from .latent_map import (compare_items, compare_maps, draw_items, draw_map, draw_sentences, item_grid, map_view,
                          neighbours_view, path_view, traversal_view)
 
@@ -23,4 +24,5 @@ __all__ = ["ebm_prior_view", "langevin_view", "draw_rate_distortion", "elbo_anat
            "two_sample_view", "collapse_view", "remedies_grid", "remedy_bars", "gap_bars", "summary_bars",
            "cost_bars", "refinement_path_view",
            "compare_items", "compare_maps", "draw_items", "draw_map", "draw_sentences", "item_grid", "map_view",
-           "neighbours_view", "path_view", "traversal_view"]
+           "neighbours_view", "path_view", "traversal_view",
+           "gradient_estimator_view", "iw_bound_view"]
