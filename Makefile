@@ -63,3 +63,15 @@ BOOK_ARGS ?=
 book: $(STAMP)
 	$(BIN)/python -c 'import myst_nb, sphinx_book_theme' 2>/dev/null || $(BIN)/python -m pip install -e ".[book]"
 	$(BIN)/python book/build.py $(BOOK_ARGS)
+
+# make slides NB=02: a notebook as a live slideshow (jupyterlab-rise). JupyterLab opens the notebook; run it
+# (Run > Run All Cells), then Alt+R (or the slideshow button in its toolbar) shows the slides, widgets live.
+.PHONY: slides
+NB ?= 02
+SLIDES_NB = $(firstword $(wildcard notebooks/$(NB)*.ipynb))
+slides: $(STAMP)
+	@test -n "$(SLIDES_NB)" || { echo "make slides NB=$(NB): no notebooks/$(NB)*.ipynb; try NB=02 or NB=05"; exit 2; }
+	$(BIN)/python -c 'import jupyterlab_rise' 2>/dev/null || $(BIN)/python -m pip install -e ".[slides]"
+	@echo "Slides of $(SLIDES_NB): in JupyterLab, Run > Run All Cells, then Alt+R (or the slideshow button of the"
+	@echo "notebook's toolbar); the full-screen button of the slideshow fills the screen. Space: next, Shift+Space: back."
+	$(BIN)/jupyter lab $(SLIDES_NB) $(LAB_ARGS)

@@ -11,7 +11,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaelab/vaelab/blob/main/notebooks/02_posterior_collapse.ipynb)
 #
 # # 02 · Posterior collapse: when the decoder ignores z
@@ -33,7 +33,7 @@
 # **Prerequisites:** notebook 01 (the ELBO as reconstruction + KL, and the split of the mean KL into the information
 # $I(x;z)$ plus $\mathrm{KL}(q(z)\,\|\,p(z))$). Active units and the estimate of $I(x;z)$ are introduced here.
 
-# %% tags=["colab-install"]
+# %% slideshow={"slide_type": "skip"} tags=["colab-install"]
 # On Google Colab only: install vaelab into this runtime and turn on its widget manager (no-op elsewhere).
 import sys
 
@@ -42,7 +42,7 @@ if "google.colab" in sys.modules:
     from google.colab import output
     output.enable_custom_widget_manager()
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 import math
 
@@ -58,7 +58,7 @@ from vaelab.runtime import is_quick, profile
 from vaelab.zoo.table_remedies import remedies_markdown, remedies_table
 from vaelab.train import TrainConfig, eval_split, remedy_table, train_remedies
 
-# %% tags=["parameters"]
+# %% slideshow={"slide_type": "skip"} tags=["parameters"]
 PROFILE = profile()                 # 'quick', 'lecture' (VAELAB_PROFILE=lecture) or 'full'
 QUICK = is_quick()                    # VAELAB_QUICK=1 or CI set -> smaller data, fewer epochs
 DEVICE = "auto"
@@ -78,7 +78,7 @@ IW_SAMPLES = 20 if QUICK else 200     # importance samples for -log p(x)
 # with YELP_S importance samples (the sizes of `vaelab table remedies --profile lecture`; the probe needs them)
 YELP_TEST, YELP_S = 2000, 50
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 torch.set_num_threads(TORCH_THREADS)
 device = vaelab.pick_device(DEVICE)
 # # copy the repository's shipped quick-mode checkpoints of this notebook's models into the cache
@@ -90,7 +90,7 @@ text_test, img_test = eval_split(text_base, N_TEST), eval_split(img_base)
 vocab = vocabulary_of(text_test)
 print(f"device {device}; {len(vocab)} tokens; {TEXT_TRAIN} training sentences; {len(img_test)} test digits")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. A language with a known topic
 #
 # `synthetic_text` generates sentences from a tiny grammar (determiner, optional adjective, noun, verb, …).
@@ -98,12 +98,12 @@ print(f"device {device}; {len(vocab)} tokens; {TEXT_TRAIN} training sentences; {
 # picks most nouns and verbs, the *sentiment* picks the adjectives. Everything else is *local* syntax that a
 # language model learns on its own. A good latent code would hold exactly the global factors.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 topics, sentiments = text_test.meta["topics"], text_test.meta["sentiments"]
 for ids, (t, s) in zip(text_test.x[:6], text_test.y[:6].tolist()):
     print(f"{topics[t]:>6} / {sentiments[s]:<8} | {vocab.decode(ids)}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. Strong decoders ignore z
 #
 # We train every model once (cached with `load_or_train`, so re-running is instant):
@@ -116,19 +116,19 @@ for ids, (t, s) in zip(text_test.x[:6], text_test.y[:6].tolist()):
 # $\log N$ for $N$ examples (the `mi_ceiling` column); and the **active units** (AU), the dimensions $j$ whose posterior
 # mean $\mathbb E_q[z_j\mid x]$ varies with $x$: variance over $x$ above 0.01 (Burda et al. 2016).
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 text_runs = train_remedies(text_base, REMEDIES, device=device, progress=False, lstm={})
 img_runs = train_remedies(img_base, [r for r in REMEDIES if r != "word_dropout"], device=device, progress=False,
                           pixelcnn={}, mlp={"model": "mlp"})
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 table = pd.DataFrame(remedy_table(text_runs, text_test, IW_SAMPLES) + remedy_table(img_runs, img_test, IW_SAMPLES))
 plain = table[table.remedy == "none"].set_index("variant")
 # every mean with its standard error over the test examples (*_se); MI with its ceiling log(N)
 plain[["iw_nll", "iw_nll_se", "kl", "kl_se", "mi", "mi_se", "mi_ceiling", "active_units", "probe_acc",
        "probe_acc_se", "probe_chance"]].round(3)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "fragment"}
 # Read the `none` rows (plain ELBO):
 # - **factorized MLP decoder** (images): several nats of KL, every unit active, and a linear probe reads the digit
 #   class from a single sample z far above chance (`probe_chance`: always guessing the commonest digit, about 0.1);
@@ -137,15 +137,15 @@ plain[["iw_nll", "iw_nll_se", "kl", "kl_se", "mi", "mi_se", "mi_ceiling", "activ
 #
 # The curves below show how it happens: KL rises in the first steps and then is squeezed out.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 plots.collapse_view(text_runs[("none", "lstm")][1], title="LSTM decoder, plain ELBO")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 plots.collapse_view(img_runs[("none", "pixelcnn")][1], title="PixelCNN (solid) vs factorized MLP (dashed), plain ELBO",
                     label="PixelCNN", compare=img_runs[("none", "mlp")][1], compare_label="MLP decoder")
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. Why: the decoder does not need z, and the encoder is late
 #
 # **The decoder alone is (almost) optimal.** An autoregressive decoder can model $p(x)$ directly:
@@ -166,7 +166,7 @@ plots.collapse_view(img_runs[("none", "pixelcnn")][1], title="PixelCNN (solid) v
 # end-of-sentence token (not the padding). Compute it for the plain-ELBO LSTM from its mean `iw_nll` (nats per
 # sentence) and the test sentences.
 
-# %% tags=["solution"]
+# %% slideshow={"slide_type": "subslide"} tags=["solution"]
 def my_perplexity(iw_nll_per_sentence, x):
     # YOUR TURN: x is (N, T) token ids, padding id 0; return a float.
     # BEGIN SOLUTION
@@ -178,13 +178,13 @@ row = table[(table.remedy == "none") & (table.variant == "lstm")].iloc[0]
 mine = checks.yours_or_reference(my_perplexity, solutions.perplexity_from_mean_nll, row.iw_nll, text_test.x)
 print(f"your perplexity {mine:.3f}; vocabulary size {len(vocab)}")
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Self-check against the table (evaluate() reports ppl from the same importance-sampled -log p(x)).
 assert abs(mine - row.ppl) < 1e-3 * row.ppl, (
     f"expected {row.ppl:.3f}; count every non-padding token, EOS included, and divide total nats by total tokens")
 checks.passed(my_perplexity, "Exercise 1 passed.")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. The remedies, side by side
 #
 # | remedy | what changes | reference |
@@ -199,25 +199,26 @@ checks.passed(my_perplexity, "Exercise 1 passed.")
 # `probe_acc` is the accuracy of a logistic regression that reads the true topic (text) or digit (images) from
 # one sample z ~ q(z|x): does z *know* what it should?
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Predict, then check · word dropout  *(your turn, 2 minutes)*
 # Word dropout hides half of the LSTM decoder's input words behind `<unk>`, so the words so far tell it less
 # about the next one. Before you look at the table: **will the KL of the word-dropout LSTM be higher than the
 # plain VAE's (`none`), lower, or about the same?** Write `"higher"`, `"lower"` or `"about the same"` in the
 # next cell, and one sentence on why. The cell after the table compares your guess with the measurement.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 MY_GUESS = ""      # "higher", "lower" or "about the same"
 MY_REASON = ""     # one sentence: why?
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 table[["variant", "remedy", "iw_nll", "iw_nll_se", "kl", "kl_se", "mi", "mi_se", "active_units", "probe_acc",
        "probe_acc_se", "probe_chance", "ppl"]].round(3)
 
-# %%
-plots.remedy_bars(table[table.variant != "mlp"].to_dict("records"), title="Which remedies keep z alive?")
+# %% slideshow={"slide_type": "subslide"}
+plots.remedies_grid(table[table.variant != "mlp"].to_dict("records"), title="Which remedies keep z alive?",
+                    titles={"lstm": "text · LSTM decoder", "pixelcnn": "images · PixelCNN decoder"})
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # Predict, then check: word dropout's KL against the plain ELBO's, LSTM decoder. The SE of the difference is the
 # unpaired one (conservative: both are scored on the same sentences). A difference under 0.1 nats counts as
 # 'about the same': nothing z could use (the topic alone is worth log 4 = 1.4 nats).
@@ -235,7 +236,7 @@ checks.check_prediction(MY_GUESS, outcome, {
     "lower": seen + " Neither run keeps much in z; compare active_units and probe_acc of the two rows.",
 })
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # What to notice (the exact numbers change with the size of the run; the pattern does not):
 # - **β < 1 and free bits** change the objective itself, so the collapsed point is no longer optimal: KL and AU
 #   go up. Their −log p(x) is a little *worse* — the latent is paid for.
@@ -251,18 +252,18 @@ checks.check_prediction(MY_GUESS, outcome, {
 # Pick a remedy and a decoder: training curves (dashed: the plain ELBO for the same decoder) and the KL of each
 # latent dimension at the end. Everything is precomputed; nothing trains here.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 explorer = widgets.CollapseExplorer({**{k: h for k, (m, h) in text_runs.items()},
                                      **{k: h for k, (m, h) in img_runs.items()}}, remedy="freebits", decoder="lstm")
 explorer
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Exercise 2 · the free-bits term  *(your turn)*
 # Free bits replaces the KL term by $\sum_j \max(\delta, \overline{\mathrm{KL}}_j)$, where $\overline{\mathrm{KL}}_j$
 # is dimension j's KL averaged over the batch. Compute it from the final `kl_per_dim` of the free-bits LSTM run
 # with δ = 0.25 (`DELTA`), and check it against the package's `free_bits_kl`.
 
-# %% tags=["solution"]
+# %% slideshow={"slide_type": "fragment"} tags=["solution"]
 DELTA = 0.25                          # the free-bits floor δ, nats per dimension
 kl_dims = text_runs[("freebits", "lstm")][1][-1]["kl_per_dim"]
 
@@ -275,7 +276,7 @@ def my_free_bits(kl_dims, delta):
 mine = checks.yours_or_reference(my_free_bits, solutions.free_bits_total, kl_dims, DELTA)
 print(f"free-bits KL term {mine:.4f} nats; plain KL {sum(kl_dims):.4f} nats")
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Self-check: one 'batch' whose per-dimension KL is kl_dims.
 expected = float(free_bits_kl(torch.tensor([kl_dims]), DELTA))
 assert abs(mine - expected) < 1e-4, f"expected {expected:.4f}: take max(delta, KL_j) per dimension, then sum"
@@ -287,13 +288,13 @@ assert abs(mine2 - expected2) < 1e-4, f"KL per dimension {straddle}: expected {e
 checks.passed(my_free_bits, "Exercise 2 passed.")
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Exercise 3 · the cyclical schedule  *(your turn)*
 # Fu et al. (2019) split a run of `total_steps` training steps into $M$ cycles (`cycles`); within each cycle the
 # weight rises linearly from 0 to 1 over the first fraction $R$ (`ratio`) of the cycle, then stays at 1. Write the
 # weight at step `step` (counting from 0).
 
-# %% tags=["solution"]
+# %% slideshow={"slide_type": "fragment"} tags=["solution"]
 def my_cyclical(step, total_steps, cycles, ratio=0.5):
     # YOUR TURN: return the weight, a float in [0, 1].
     # BEGIN SOLUTION
@@ -306,12 +307,12 @@ steps = [0, 10, 30, 49, 50, 60, 99]
 mine = [checks.yours_or_reference(my_cyclical, cyclical_kl_weight, t, 100, 2) for t in steps]
 print(dict(zip(steps, [round(w, 3) for w in mine])))
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 expected = [cyclical_kl_weight(t, 100, 2) for t in steps]
 assert all(abs(a - b) < 1e-9 for a, b in zip(mine, expected)), f"expected {expected}"
 checks.passed(my_cyclical, "Exercise 3 passed.")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Real text: short Yelp, three seeds  *(lecture profile)*
 #
 # The synthetic language is small and offline. Does the story hold on real sentences? **Short Yelp** (Yang et al. 2017,
@@ -328,7 +329,7 @@ checks.passed(my_cyclical, "Exercise 3 passed.")
 # z ~ q(z|x), against the chance rate of always guessing the majority label. The whole table, with warm-up,
 # cyclical annealing and word dropout, is `python -m vaelab table remedies --profile lecture` (benchmarks/RESULTS.md).
 
-# %%
+# %% slideshow={"slide_type": "-"}
 if PROFILE == "quick":
     yelp = None
     print("Quick mode (offline): this section runs in the lecture profile. Start the lab with VAELAB_PROFILE=lecture "
@@ -338,7 +339,7 @@ else:
                           n_test=YELP_TEST, iw_samples=YELP_S)
     display(Markdown(remedies_markdown(yelp)))
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 if yelp is not None:
     # one row per model, mean and standard error across the seeds (the language model has no probe: no z)
     rows = [{"variant": "lstm", "remedy": r, **{k: m[k][0] for k in ("kl", "active_units", "probe_acc", "iw_nll") if k in m},
@@ -348,7 +349,7 @@ if yelp is not None:
                                 titles={"lstm": "short Yelp, LSTM decoder: 3 seeds, mean ± SE"},
                                 title="Real text: which remedies keep z alive?"))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Read the rows (measured with these shipped models on this project's 2-core CPU: `benchmarks/RESULTS.md`):
 # - **The plain VAE collapses on real text, as the papers report.** KL 0.01 nats, no active unit, MI ≈ 0, and the
 #   probe (0.570 ± 0.006) is at or below always guessing "positive" (0.594): z knows nothing of the sentiment. Its
@@ -360,7 +361,7 @@ if yelp is not None:
 #   and word dropout keeps active units that carry no sentiment: on real text, too, the remedies that change the
 #   objective work where those that change only the path fail here.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # The claims of this section, checked against their uncertainty (lecture and full profiles only).
 if yelp is not None:
     s = yelp["summary"]
@@ -384,10 +385,10 @@ if yelp is not None:
         assert mean(row, "nll_minus_lm") < 1.0, s[row]
     print("Real text: all claims hold (3 seeds).")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Check: the claims of this notebook hold for the numbers above
 
-# %%
+# %% slideshow={"slide_type": "-"}
 by = table.set_index(["variant", "remedy"])
 lstm, pix, mlp = by.loc[("lstm", "none")], by.loc[("pixelcnn", "none")], by.loc[("mlp", "none")]
 # 1. collapse with strong decoders, none with the factorized one
@@ -404,7 +405,7 @@ for variant in ("lstm", "pixelcnn"):
     assert by.loc[(variant, "beta")].kl > by.loc[(variant, "none")].kl
 print("All claims hold.")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - Posterior collapse: KL ≈ 0, MI ≈ 0, AU = 0, and z cannot tell you the topic. Strong autoregressive decoders
 #   fall into it on the plain ELBO; a factorized decoder on the same data does not.
@@ -416,7 +417,7 @@ print("All claims hold.")
 # **Full size:** `python -m vaelab train --dataset synthetic_text --model lstm --objective freebits --free-bits 0.25
 # --diagnostics --out runs/fb` (and `eval runs/fb --json` for `ppl`); on a GPU, the same with `--dataset ptb`.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## References
 #
 # - Alemi, A. A., Poole, B., Fischer, I., Dillon, J. V., Saurous, R. A. & Murphy, K. (2018). Fixing a broken ELBO. *International Conference on Machine Learning (ICML)*. arXiv:1711.00464.

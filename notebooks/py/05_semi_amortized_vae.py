@@ -11,7 +11,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaelab/vaelab/blob/main/notebooks/05_semi_amortized_vae.ipynb)
 #
 # # 05 · Semi-amortized VAEs (SA-VAE)
@@ -32,7 +32,7 @@
 # **Prerequisites:** notebook 03 (the amortization gap, per-example optimisation, the 2-D posterior picture) and
 # notebook 02 (posterior collapse with an LSTM decoder).
 
-# %% tags=["colab-install"]
+# %% slideshow={"slide_type": "skip"} tags=["colab-install"]
 # On Google Colab only: install vaelab into this runtime and turn on its widget manager (no-op elsewhere).
 import sys
 
@@ -41,7 +41,7 @@ if "google.colab" in sys.modules:
     from google.colab import output
     output.enable_custom_widget_manager()
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 import copy
 from dataclasses import replace
@@ -57,7 +57,7 @@ from vaelab.runtime import is_quick
 from vaelab.train import TrainConfig, build_objective, fit
 from vaelab.train.cost import step_costs
 
-# %% tags=["parameters"]
+# %% slideshow={"slide_type": "skip"} tags=["parameters"]
 QUICK = is_quick()                    # VAELAB_QUICK=1 or CI set -> less data, fewer epochs
 DEVICE = "auto"
 TORCH_THREADS = 1                     # tiny models: one thread is as fast and never fights other programs
@@ -92,7 +92,7 @@ IW_SAMPLES = 50 if QUICK else 500     # importance samples for -log p(x)
 # section 4: cost of one training step (LSTM, latent 8), each configuration in a fresh process
 COST_BATCH, COST_HIDDEN, COST_REPEATS = 64, 64, 3 if QUICK else 10
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 torch.set_num_threads(TORCH_THREADS)
 device = vaelab.pick_device(DEVICE)
 digits = vaelab.data.subset(vaelab.load_dataset("digits", "test", binarize="static"), N_DIGITS, seed=SEED)
@@ -104,7 +104,7 @@ cfg2d = MODEL_2D
 model2d, _ = vaelab.load_or_train(cfg2d, device=device)
 print(f"device {device}; a 2-D VAE trained for {cfg2d.epochs} epochs; {len(digits)} test digits")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. SVI refinement, seen on the true posterior
 #
 # The encoder gives every example its $\lambda_0 = (\mu_0, \log\sigma^2_0)$ in one forward pass. **SVI refinement**
@@ -123,7 +123,7 @@ print(f"device {device}; a 2-D VAE trained for {cfg2d.epochs} epochs; {len(digit
 # the refinement path, drawn as the orange line of means $\mu_0,\dots,\mu_k$. The right panel is the ELBO of each
 # $q_k$ (on 500 common draws). We start at the test digit whose ELBO gains the most.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 q0, qk = metrics.refined_posteriors(model2d, x_digits, steps=PATH_STEPS, lr=PATH_LR, momentum=PATH_MOMENTUM,
                                    clip=None, seed=SEED)
 gain = metrics.elbo_of(model2d, x_digits, qk, 200) - metrics.elbo_of(model2d, x_digits, q0, 200)
@@ -135,7 +135,7 @@ explorer = widgets.refinement_path_explorer(model2d, digits.x[best], steps=5, ma
                                             title=f"test digit #{best} (a {int(digits.y[best])})")
 explorer
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # The claim of this section, checked: small SVI steps raise the ELBO on average, and on the example shown.
 trace = explorer.pic["trace"]
 assert float(gain.mean()) > 0, "refinement should raise the ELBO on average"
@@ -143,7 +143,7 @@ assert float(trace[-1]) > float(trace[0]), "the path shown should end higher tha
 print(f"checked: mean gain {float(gain.mean()):+.3f} nats; on digit #{best}: {float(trace[0]):.2f} -> {float(trace[-1]):.2f}")
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Exercise 1 · the SVI update with momentum and clipping  *(your turn)*
 # Write the refinement loop yourself, `my_refine(grad_f, mu, logvar, noise, lr, momentum, clip)`. `grad_f(mu, logvar, eps)`
 # returns the per-example gradients
@@ -151,7 +151,7 @@ print(f"checked: mean gain {float(gain.mean()):+.3f} nats; on digit #{best}: {fl
 # to norm `clip` (when `clip` is not None), update the velocity with momentum, then take the step. The
 # self-check compares with `refine_lambda` on the same noise.
 
-# %% tags=["solution"]
+# %% slideshow={"slide_type": "subslide"} tags=["solution"]
 def grad_f(mu, logvar, eps):
     mu, logvar = mu.detach().requires_grad_(), logvar.detach().requires_grad_()
     rec, kl = neg_elbo_parts(model2d, x_ex, mu, logvar, eps)
@@ -181,7 +181,7 @@ noise_ex = torch.randn(6, 8, 2, generator=torch.Generator().manual_seed(1))
 mine = checks.yours_or_reference(my_refine, solutions.svi_refine, grad_f, q_ex.mu, q_ex.logvar, noise_ex, lr=0.05,
                                  momentum=0.7, clip=20.0)
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Self-check against the package (same noise, same settings).
 want = refine_lambda(model2d, x_ex, q_ex.mu, q_ex.logvar, steps=6, lr=0.05, momentum=0.7, clip=20.0, noise=noise_ex,
                      differentiable=False)
@@ -190,7 +190,7 @@ for a, b, name in zip(mine, want, ("mu", "logvar")):
                                              "example, update v before lambda, and step lambda + lr * v?")
 checks.passed(my_refine, "Exercise 1 passed.")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. Why end-to-end training matters
 #
 # Refining at test time (or during training without differentiating through it, the **VAE+SVI** of Krishnan
@@ -217,7 +217,7 @@ checks.passed(my_refine, "Exercise 1 passed.")
 # `FT_LR`, the same noise) and scored on the same draws, for `FT_SEEDS` seeds of the training and of the noise. A fair
 # test needs a refinement that works: `FT_LR` is the step size whose $K$ steps raise the VAE encoder's ELBO most.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 train_digits = vaelab.load_dataset("digits", "train", binarize="static")
 objectives = {"vae": build_objective("elbo"),
               "savae": build_objective("savae", svi_steps=FT_STEPS, svi_lr=FT_LR, svi_momentum=FT_MOMENTUM,
@@ -243,7 +243,7 @@ print(f"η = {FT_LR}; nats per digit, mean ± SE over {FT_SEEDS} seeds. ELBO(λK
 pd.DataFrame({col: {row: f"{ft[f'{r}_{c}']:+.3f} ± {ft[f'{r}_{c}_se']:.3f}" for r, row in FT_ROWS.items()}
               for c, col in FT_COLS.items()})
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # The claims, checked (step size FT_LR):
 # 1. the refinement works: its K steps raise the VAE encoder's ELBO (VAE+SVI is a fair baseline)
 assert ft["base_gain"] > 3 * ft["base_gain_se"], (ft["base_gain"], ft["base_gain_se"])
@@ -253,7 +253,7 @@ assert ft["diff_elbo_K"] < 3 * ft["diff_elbo_K_se"], (ft["diff_elbo_K"], ft["dif
 print(f"checked: the K steps raise the VAE encoder's ELBO by {ft['base_gain']:+.3f} ± {ft['base_gain_se']:.3f} nats; "
       f"SA-VAE ends {ft['diff_elbo_K']:+.3f} ± {ft['diff_elbo_K_se']:.3f} nats from VAE+SVI (not reproduced)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Read the table** (quick mode: the 2-D model trained 100 epochs, 300 test digits). The refinement works: $K$ = 5
 # steps of size 0.005 raise the VAE encoder's ELBO by +0.061 ± 0.005 nats. The encoder trained through those steps
 # hands over a slightly lower $\text{ELBO}(\lambda_0)$ (−0.036 ± 0.021 nats) and its steps gain slightly more
@@ -299,7 +299,7 @@ print(f"checked: the K steps raise the VAE encoder's ELBO by {ft['base_gain']:+.
 # gradient at $\lambda_1$, in `my_backward(f, lam0, eps0, eps1, eta)` (called with `f = f_of`). The self-check
 # differentiates through `refine_lambda` with autograd.
 
-# %% tags=["solution"]
+# %% slideshow={"slide_type": "subslide"} tags=["solution"]
 x1 = x_digits[best:best + 1]
 eps0, eps1 = torch.randn(2, 1, 2, generator=torch.Generator().manual_seed(2))
 eta = 0.05
@@ -328,7 +328,7 @@ def my_backward(f, lam0, eps0, eps1, eta):
 mine = checks.yours_or_reference(my_backward, solutions.one_step_backward, f_of, lam0, eps0, eps1, eta)
 mine
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Self-check: autograd through one step of the library's refinement (hvp='exact').
 l0 = lam0.clone().requires_grad_()
 mu1, lv1 = refine_lambda(model2d, x1, l0[None, :2], l0[None, 2:], steps=1, lr=eta, momentum=0.0, noise=eps0[None],
@@ -339,7 +339,7 @@ assert torch.allclose(mine, want, rtol=1e-4, atol=1e-5), (f"you have {mine}, exp
     "(I - eta H(lam0)) times the gradient at lam1, with each step's own noise")
 checks.passed(my_backward, "Exercise 2 passed.")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. The five modes on a collapse-prone text model
 #
 # Kim et al.'s Table 1 compares five ways to train, here with the LSTM encoder and decoder of notebook 02 on
@@ -357,7 +357,7 @@ checks.passed(my_backward, "Exercise 2 passed.")
 # (`metrics.savae_report`): the ELBO before and after $K$ steps, $-\log p(x)$ by importance sampling with the
 # refined $q_K$ as proposal, and the KL, mutual information and active units of $q_K$ (`svi` starts from the prior).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 text_base = TrainConfig(dataset="synthetic_text", model="lstm", objective="savae", latent_dim=TEXT_LATENT,
                         hidden=TEXT_HIDDEN,
                         epochs=TEXT_EPOCHS, batch_size=50, train_size=TEXT_TRAIN, kl_warmup=KL_WARMUP, seed=SEED,
@@ -373,9 +373,13 @@ for mode in ("elbo", "svi", "vae+svi", "vae+svi+kl", "savae"):
     rows[mode]["train s/epoch"] = sum(history.column("seconds")) / len(history)
 table = pd.DataFrame(rows).T
 table["refinement gain"] = table["elbo_K"] - table["elbo_0"]
-table.round(3)
+display(table.round(3))
+plots.summary_bars(table.reset_index(names="label").to_dict("records"),
+                   metrics=("iw_nll", "kl", "mi", "active_units", "refinement gain"),
+                   units={"iw_nll": "nats per sentence", "kl": "nats per sentence", "refinement gain": "nats per sentence"},
+                   title="Five training modes on the synthetic language")
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # What the quick-mode numbers robustly show (checked):
 vae, sa = table.loc["elbo"], table.loc["savae"]
 # 1. SA-VAE's likelihood is no worse than the VAE's (within 0.1 nats per sentence)
@@ -385,7 +389,7 @@ assert sa["refinement gain"] > table.drop(index="savae")["refinement gain"].max(
 print(f"checked: -log p(x) SA-VAE {sa.iw_nll:.3f} vs VAE {vae.iw_nll:.3f}; "
       f"refinement gain {sa['refinement gain']:+.3f} vs at most {table.drop(index='savae')['refinement gain'].max():+.3f}")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # The same five modes with the PixelCNN decoder on statically binarized images (IMG_BASE)
 MODES = ("elbo", "svi", "vae+svi", "vae+svi+kl", "savae")
 img_test = vaelab.train.eval_split(IMG_BASE, N_TEST)
@@ -401,7 +405,7 @@ print(f"{IMG_BASE.dataset}, PixelCNN decoder, K = {IMG_BASE.svi_steps}, {IMG_BAS
       f"{len(img_test)} test images, {IW_SAMPLES} importance samples")
 img_table.round(3)
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # The paper's finding, checked on the images: SA-VAE keeps more information in z than the VAE
 # (KL and mutual information), at a likelihood no worse than the VAE's.
 vae_i, sa_i = img_table.loc["elbo"], img_table.loc["savae"]
@@ -410,7 +414,7 @@ assert sa_i.iw_nll <= vae_i.iw_nll + 0.05, (sa_i.iw_nll, vae_i.iw_nll)
 print(f"checked: KL SA-VAE {sa_i.kl:.3f} vs VAE {vae_i.kl:.3f} nats, MI {sa_i.mi:.3f} vs {vae_i.mi:.3f}; "
       f"-log p(x) {sa_i.iw_nll:.3f} vs {vae_i.iw_nll:.3f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What is and is not reproduced.** The paper's headline (Yahoo Answers, large LSTMs, 30+ epochs) is that
 # the VAE collapses (KL ≈ 0) while SA-VAE keeps a sizeable KL **with a likelihood no worse than the VAE's**.
 #
@@ -466,7 +470,7 @@ print(f"checked: KL SA-VAE {sa_i.kl:.3f} vs VAE {vae_i.kl:.3f} nats, MI {sa_i.mi
 # process running only that configuration: what the allocator took from the operating system, not only live
 # tensors, so read the ratios, not the megabytes (on a GPU, `torch.cuda.max_memory_allocated` is used).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 configs = [("elbo", 0, "exact"), ("vae+svi", SVI_STEPS, "exact")]
 if not QUICK:
     configs += [("svi", SVI_STEPS, "exact"), ("vae+svi+kl", SVI_STEPS, "exact")]
@@ -478,7 +482,7 @@ for r in cost:
 display(pd.DataFrame(cost).set_index("label")[["seconds", "time_x_vae", "peak_kb", "memory_x_vae"]].round(3))
 plots.cost_bars(cost)
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # The claim checked here: the exact backend holds more memory than the finite-difference one (it keeps the unrolled
 # graph of all K steps). The times are shown, not asserted: they depend on what else the machine is doing.
 by = {r["label"]: r for r in cost}
@@ -487,7 +491,7 @@ assert ex_row["peak_kb"] > fd_row["peak_kb"]
 print(f"checked: vae+svi {svi_row['time_x_vae']:.1f}x, SA-VAE fd {fd_row['time_x_vae']:.1f}x, exact "
       f"{ex_row['time_x_vae']:.1f}x the VAE's time; memory exact/fd = {ex_row['peak_kb'] / max(fd_row['peak_kb'], 1):.1f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # `benchmarks/bench_savae.py` reports the same measurement for $K$ = 5, 10, 20 (see `benchmarks/RESULTS.md`).
 #
 # ## Summary
@@ -502,7 +506,7 @@ print(f"checked: vae+svi {svi_row['time_x_vae']:.1f}x, SA-VAE fd {fd_row['time_x
 #   (`benchmarks/RESULTS.md`: 41× at $K = 20$ with finite differences and 64–68× exact, LSTM model, one CPU
 #   thread).
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## References
 #
 # - Kim, Y., Wiseman, S., Miller, A. C., Sontag, D. & Rush, A. M. (2018). Semi-amortized variational autoencoders. *ICML*. arXiv:1802.02550.
