@@ -178,12 +178,15 @@ x_ex = x_digits[:8]
 with torch.no_grad():
     q_ex = model2d.encode(x_ex)
 noise_ex = torch.randn(6, 8, 2, generator=torch.Generator().manual_seed(1))
+CLIP_EX = 4.5   # the first step's gradient norms are about 4-8 here: the clip acts on some of these digits, not all
 mine = checks.yours_or_reference(my_refine, solutions.svi_refine, grad_f, q_ex.mu, q_ex.logvar, noise_ex, lr=0.05,
-                                 momentum=0.7, clip=20.0)
+                                 momentum=0.7, clip=CLIP_EX)
 
 # %% slideshow={"slide_type": "skip"}
 # Self-check against the package (same noise, same settings).
-want = refine_lambda(model2d, x_ex, q_ex.mu, q_ex.logvar, steps=6, lr=0.05, momentum=0.7, clip=20.0, noise=noise_ex,
+norms = torch.cat(grad_f(q_ex.mu, q_ex.logvar, noise_ex[0]), -1).norm(dim=-1)
+assert (norms > CLIP_EX).any() and (norms < CLIP_EX).any(), f"the clip should act on some digits only: norms {norms}"
+want = refine_lambda(model2d, x_ex, q_ex.mu, q_ex.logvar, steps=6, lr=0.05, momentum=0.7, clip=CLIP_EX, noise=noise_ex,
                      differentiable=False)
 for a, b, name in zip(mine, want, ("mu", "logvar")):
     assert torch.allclose(a, b, atol=1e-5), (f"{name} differs: did you clip the (mu, logvar) gradient jointly per "
@@ -406,13 +409,18 @@ print(f"{IMG_BASE.dataset}, PixelCNN decoder, K = {IMG_BASE.svi_steps}, {IMG_BAS
 img_table.round(3)
 
 # %% slideshow={"slide_type": "skip"}
-# The paper's finding, checked on the images: SA-VAE keeps more information in z than the VAE
-# (KL and mutual information), at a likelihood no worse than the VAE's.
+# The paper's finding, checked on the images: SA-VAE keeps more KL in z than the VAE (by more than 3 SE), at a
+# likelihood no worse than the VAE's.
 vae_i, sa_i = img_table.loc["elbo"], img_table.loc["savae"]
-assert sa_i.kl > 1.5 * vae_i.kl and sa_i.mi > vae_i.mi, (sa_i.kl, vae_i.kl, sa_i.mi, vae_i.mi)
-assert sa_i.iw_nll <= vae_i.iw_nll + 0.05, (sa_i.iw_nll, vae_i.iw_nll)
-print(f"checked: KL SA-VAE {sa_i.kl:.3f} vs VAE {vae_i.kl:.3f} nats, MI {sa_i.mi:.3f} vs {vae_i.mi:.3f}; "
-      f"-log p(x) {sa_i.iw_nll:.3f} vs {vae_i.iw_nll:.3f}")
+def _gap_se(key):   # the difference SA-VAE − VAE and its standard error over the test images (two models: SEs add)
+    return sa_i[key] - vae_i[key], (sa_i[f"{key}_se"] ** 2 + vae_i[f"{key}_se"] ** 2) ** 0.5
+(dkl, dkl_se), (dmi, dmi_se), (dnll, dnll_se) = _gap_se("kl"), _gap_se("mi"), _gap_se("iw_nll")
+assert sa_i.kl > 1.5 * vae_i.kl and dkl > 3 * dkl_se, (sa_i.kl, vae_i.kl, dkl_se)
+# The MI estimate is noisy at this size (its SE over the 300 digits is larger than the difference), so MI is
+# printed with its SE and not asserted: only the KL difference is a measured effect here.
+assert dnll <= 0.05, f"-log p(x): SA-VAE − VAE = {dnll:+.3f} (± {dnll_se:.3f}, unpaired): worse than the VAE"
+print(f"checked: KL SA-VAE − VAE {dkl:+.3f} ± {dkl_se:.3f} nats ({sa_i.kl:.3f} vs {vae_i.kl:.3f}), "
+      f"MI {dmi:+.3f} ± {dmi_se:.3f}, -log p(x) {dnll:+.3f} ± {dnll_se:.3f}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **What is and is not reproduced.** The paper's headline (Yahoo Answers, large LSTMs, 30+ epochs) is that
@@ -444,6 +452,9 @@ print(f"checked: KL SA-VAE {sa_i.kl:.3f} vs VAE {vae_i.kl:.3f} nats, MI {sa_i.mi
 # | 0 | 0.295 vs 0.143 | 0.42 vs 0.25 | 26.49 vs 26.64 |
 # | 1 | 0.300 vs 0.149 | 0.36 vs 0.24 | 26.17 vs 26.46 |
 # | 2 | 0.280 vs 0.138 | 0.28 vs 0.22 | 26.34 vs 26.51 |
+#
+# The KL difference is a measured effect (seed 0: +0.152 ± 0.019 nats over the 300 digits, 8 SE). The MI column is
+# not: the minibatch MI estimate is noisy at this size (seed 0: +0.17 ± 0.18), so it shows a direction, not a result.
 #
 # It also survives longer training: after 100 epochs, SA-VAE has KL 0.77 against the VAE's 0.33, and $-\log p(x)$
 # 25.44 against 25.47.
