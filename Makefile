@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("vaelab needs Python >= 3.10, this is " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV_ARGS) $(VENV)
 	$(BIN)/python -c 'import torch' 2>/dev/null || $(BIN)/python -m pip install "$(TORCH)"
-	$(BIN)/python -m pip install -e ".[lab,test]"
+	$(BIN)/python -m pip install -e ".[lab,test,slides]"
 	touch $(STAMP)
 
 env: $(STAMP)
@@ -71,7 +71,6 @@ NB ?= 02
 SLIDES_NB = $(firstword $(wildcard notebooks/$(NB)*.ipynb))
 slides: $(STAMP)
 	@test -n "$(SLIDES_NB)" || { echo "make slides NB=$(NB): no notebooks/$(NB)*.ipynb; try NB=02 or NB=05"; exit 2; }
-	$(BIN)/python -c 'import jupyterlab_rise' 2>/dev/null || $(BIN)/python -m pip install -e ".[slides]"
 	@echo "Slides of $(SLIDES_NB): in JupyterLab, Run > Run All Cells, then Alt+R (or the slideshow button of the"
 	@echo "notebook's toolbar); the full-screen button of the slideshow fills the screen. Space: next, Shift+Space: back."
 	$(BIN)/jupyter lab $(SLIDES_NB) $(LAB_ARGS)

@@ -34,9 +34,15 @@ def _conda_deps():
 def test_environment_yml_matches_pyproject():
     project = _pyproject()
     conda, pip = _conda_deps()
-    wanted = project["dependencies"] + project["optional-dependencies"]["lab"] + project["optional-dependencies"]["test"]
+    extras = project["optional-dependencies"]
+    # what `make env` installs: the package with its lab, test and slides extras; a package named twice (ipywidgets:
+    # a lower bound, and the slides' upper bound) is one conda line with both bounds
+    wanted = project["dependencies"] + extras["lab"] + extras["test"] + extras["slides"]
+    merged: dict[str, str] = {}
     for req in wanted:
         name, spec = _split(req)
+        merged[name] = f"{merged[name]},{spec}" if merged.get(name, spec) != spec else spec
+    for name, spec in merged.items():
         conda_name = CONDA_NAME.get(name, name)
         assert conda_name in conda, f"{name} is in pyproject.toml but not in environment.yml"
         assert conda[conda_name] == spec, f"{name}: pyproject says {spec!r}, environment.yml says {conda[conda_name]!r}"

@@ -12,7 +12,8 @@ Two kinds of check:
 
 jupyterlab-rise 0.43.1 (the latest) loads the widget front-end only from jupyterlab_widgets < 3.0.11 (ipywidgets
 < 8.1.3): newer ones need @jupyterlab/console, which RISE's page lacks (jupyterlab-contrib/rise#119); with them the
-slides show the widgets' static figures and no controls, and this test fails saying so.
+slides would show the widgets' static figures and no controls. The slides extra (installed by make lab and
+make test) pins below them; without the pin this test fails saying so.
 
 The browser part reuses tests/test_browser.py's JupyterLab fixture and its "Run All" loop, which copes with the
 "Select Kernel" dialog racing "Run All". It skips, saying why, without Debian's chromium, playwright or
@@ -35,6 +36,15 @@ NOTEBOOKS = ROOT / "notebooks"
 SLIDE_NOTEBOOKS = ["02_posterior_collapse.ipynb", "05_semi_amortized_vae.ipynb"]
 SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
 HIDDEN = {"skip", "notes"}
+
+
+@pytest.mark.parametrize("name", SLIDE_NOTEBOOKS)
+def test_the_deck_scrolls(name):
+    """A widget slide (controls, a two-panel figure) is taller than a 720-line projector: RISE's reveal.js scrolls
+    a slide only when the notebook asks for it (metadata rise.scroll)."""
+    for folder in (NOTEBOOKS, NOTEBOOKS / "exercises"):
+        meta = nbformat.read(folder / name, as_version=4).metadata
+        assert meta.get("rise", {}).get("scroll") is True, f"{folder.name}/{name}: set the notebook metadata rise.scroll"
 
 
 def slide_type(cell) -> str:
@@ -125,11 +135,11 @@ def rise():
     except (PackageNotFoundError, ValueError):
         widgets = None
     if widgets is not None and widgets >= (3, 0, 11):
-        # a known upstream defect, not ours: RISE's slide page cannot load this widget front-end, so the slides
-        # show each widget's static figure and no controls (measured: with 3.0.10 / ipywidgets 8.1.2 it passes)
-        pytest.xfail(f"jupyterlab_widgets {'.'.join(map(str, widgets))} >= 3.0.11: jupyterlab-rise 0.43 shows widgets "
-                     "as static figures only (jupyterlab-contrib/rise#119); live widgets in the slides need "
-                     "ipywidgets<8.1.3 and jupyterlab_widgets<3.0.11")
+        # a known upstream defect: RISE's slide page cannot load this widget front-end, so the slides would show each
+        # widget's static figure and no controls. The slides extra pins below it; an environment without the pin fails.
+        pytest.fail(f"jupyterlab_widgets {'.'.join(map(str, widgets))} >= 3.0.11: jupyterlab-rise 0.43 shows widgets "
+                    "as static figures only (jupyterlab-contrib/rise#119). Install the slides extra, which pins "
+                    "ipywidgets<8.1.3 and jupyterlab_widgets<3.0.11: pip install -e '.[slides]'")
 
 
 # the JupyterLab server, the browser and the "Run All" loop of the browser test (fixtures are per module); its
@@ -255,6 +265,20 @@ def test_slideshow_shows_live_widgets(rise, browser, lab):  # noqa: F811 (fixtur
         assert _slide_with_slider(slides) is not None, "the slideshow left the widget's slide while it was used"
         slides.wait_for_timeout(500)            # the new image is decoded and painted
         _shot(slides, f"{name[:2]}_widget_after.png")
+
+        # a widget slide is taller than a projector: the deck scrolls (notebook metadata rise.scroll), so the lecturer
+        # can bring the figure's lower edge, its x-axis, onto the screen
+        start = img.bounding_box()
+        slides.mouse.move(PROJECTOR["width"] / 2, PROJECTOR["height"] / 2)
+        for _ in range(5):                      # the lecturer's mouse wheel (a hidden overflow does not move)
+            slides.mouse.wheel(0, 400)
+            slides.wait_for_timeout(200)
+        box = img.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= PROJECTOR["height"] + 1, (
+            f"{name}: the widget's figure ends at y = {box and box['y'] + box['height']:.0f} px, below the "
+            f"{PROJECTOR['height']} px screen, and the slide does not scroll to it: set the notebook metadata "
+            f"rise.scroll = true (before the wheel it ended at {start and start['y'] + start['height']:.0f} px)")
+        _shot(slides, f"{name[:2]}_widget_scrolled.png")
         print(f"{name}: ran in the notebook view in {ran:.0f} s; widget slide reached in {steps} steps "
               f"({seen[-1]}); whole test {time.time() - t0:.0f} s")
     except BaseException:
