@@ -10,16 +10,17 @@ def add_parser(sub) -> None:
     t = sub.add_parser("table", help="reproduce a paper's table over several seeds (mean ± SE across seeds)")
     t.add_argument("name", choices=tuple(TABLES), help="remedies: posterior collapse on text and its remedies, beside "
                    "a language model; gaps: approximation and amortization gaps for three encoder sizes; infovae: the ELBO against the MMD-VAE with a PixelCNN decoder (quick profile only); savae: the five "
-                   "SA-VAE training modes on text, beside a language model")
+                   "SA-VAE training modes on text, beside a language model; inference: the VAE, SA-VAE and short-run "
+                   "inference (SRI, no encoder) on that text VAE, beside a language model")
     t.add_argument("--profile", default="quick", choices=PROFILES,
                    help="quick: offline data (synthetic text, 8x8 digits), seconds per model; lecture: short Yelp and "
                         "binarized MNIST sized for a CPU, minutes per model (the data: VAELAB_DATA_DIR, else a "
                         "download); paper: larger models and whole test sets, for a GPU")
     t.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
     t.add_argument("--rows", nargs="+", metavar="ROW", help="only these rows (default all; the language model 'lm' "
-                   "is always in remedies and savae): remedies none kl_warmup cyclical beta freebits word_dropout; "
+                   "is always in remedies, savae and inference): remedies none kl_warmup cyclical beta freebits word_dropout; "
                    "gaps encoder=32 main encoder=512x512; infovae elbo-mlp elbo-pixelcnn mmd-pixelcnn "
-                   "elbo-pixelcnn-biases mmd-pixelcnn-biases; savae elbo svi vae+svi vae+svi+kl savae")
+                   "elbo-pixelcnn-biases mmd-pixelcnn-biases; savae elbo svi vae+svi vae+svi+kl savae; inference elbo savae sri")
     t.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
     out = t.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the whole record as one JSON object")

@@ -13,6 +13,7 @@ loads. Each metric is given per seed and as mean ± standard error across seeds.
     gaps      the approximation and amortization gaps for three encoder sizes (vaelab.zoo.table_gaps)
     infovae   the ELBO against the MMD-VAE with a strong (PixelCNN) decoder: MI, KL, AU (vaelab.zoo.table_infovae)
     savae     Kim et al.'s five training modes on a text VAE, beside a language model (vaelab.zoo.table_savae)
+    inference the VAE, SA-VAE and short-run inference (SRI, no encoder) on that text VAE (vaelab.zoo.table_inference)
 """
 from __future__ import annotations
 
@@ -24,18 +25,23 @@ from ..checks import check_choice, check_int
 from ..runtime import pick_device
 from ..train.cache import load_or_train
 from . import lecture
-from . import table_gaps, table_infovae
+from . import table_gaps, table_inference, table_infovae
 from .catalog import MODES
 from .table_gaps import gap_config, gaps_markdown, gaps_table
+from .table_inference import inference_markdown, inference_table
 from .table_infovae import infovae_markdown, infovae_table
 from .table_remedies import LM, TEXT_REMEDIES, remedies_markdown, remedies_table, remedy_configs
 from .table_savae import savae_markdown, savae_table
 from .table_stats import PROFILES
 
 TABLES = {"remedies": (remedies_table, remedies_markdown), "gaps": (gaps_table, gaps_markdown),
-          "infovae": (infovae_table, infovae_markdown), "savae": (savae_table, savae_markdown)}
-# the rows each table can have (the language model 'lm' is always in remedies and savae: the others are paired with it)
-TABLE_ROWS = {"remedies": TEXT_REMEDIES, "gaps": table_gaps.ROWS, "infovae": table_infovae.ROWS, "savae": MODES}
+          "infovae": (infovae_table, infovae_markdown), "savae": (savae_table, savae_markdown),
+          "inference": (inference_table, inference_markdown)}
+# the rows each table can have (the language model 'lm' is always in remedies, savae and inference: the others are
+# paired with it)
+TABLE_ROWS = {"remedies": TEXT_REMEDIES, "gaps": table_gaps.ROWS, "infovae": table_infovae.ROWS, "savae": MODES,
+              "inference": table_inference.ROWS}
+TABLES_WITH_LM = ("remedies", "savae", "inference")
 # the rows of each table whose lecture-profile checkpoints ship with vaelab (vaelab.zoo.lecture), for every seed
 LECTURE_ROWS = {"remedies": (LM, "none", "beta", "freebits"), "gaps": ("main",)}
 LECTURE_SEEDS = 3
@@ -48,7 +54,7 @@ def build_table(name: str, profile: str = "quick", seeds: int = 3, device=None, 
     build, _ = TABLES[check_choice("table", name, tuple(TABLES))]
     if rows is None:
         return build(profile, seeds, device=device, progress=progress, log=log)
-    rows = [r for r in rows if not (r == LM and name in ("remedies", "savae"))]     # always there
+    rows = [r for r in rows if not (r == LM and name in TABLES_WITH_LM)]     # always there
     for r in rows:
         check_choice("rows", r, TABLE_ROWS[name])
     if not rows:
