@@ -400,6 +400,11 @@ checks.passed(my_lerp, "Exercise 4 passed.")
 #
 # **Next:** when and why does a VAE *ignore* its latent code, even at β = 1? That is posterior collapse.
 
+# %%
+# The summary figure: section 3's β-VAEs, each one point of a rate-distortion curve (dashed: equal -ELBO)
+plots.rate_distortion([r["rate"] for r in sweep], [r["distortion"] for r in sweep], [r["beta"] for r in sweep],
+                      title="Summary: β picks a point on the rate-distortion curve")
+
 # %% [markdown]
 # ## References
 #

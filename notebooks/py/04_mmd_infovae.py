@@ -468,6 +468,12 @@ checks.passed(my_weights, "Exercise 2 passed: the ELBO and the beta-VAE put no w
 #   information in the code even with a strong decoder. γ pulls $q(z)$ onto the prior, and too much of it
 #   collapses the code. α + γ − 1 must be ≥ 0.
 
+# %%
+# The summary figure: section 3's three models side by side (± SE over the test digits where there is one)
+plots.summary_bars([{"label": name, **{k: r[k] for k in ("rec", "rec_se", "kl", "mi", "mi_se", "mmd_prior")}}
+                    for name, r in compared.items()], metrics=("rec", "kl", "mi", "mmd_prior"),
+                   title="Summary: the MMD-VAE keeps information and a prior-shaped q(z)")
+
 # %% [markdown]
 # ## References
 #

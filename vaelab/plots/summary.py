@@ -14,10 +14,11 @@ from ._style import CHANCE, COLORS, LEGEND, TITLE, chance_line, finish, given, n
 SUMMARY_METRICS = {"iw_nll": ("-log p(x)", "nats per example"), "elbo": ("ELBO", "nats per example"),
                    "kl": ("KL(q(z|x) ‖ p(z))", "nats per example"), "mi": ("I(x; z)", "nats"),
                    "active_units": ("active units", "dimensions"), "probe_acc": ("probe accuracy", "fraction correct"),
-                   "refinement gain": ("ELBO gain of the refinement", "nats per example"), "ppl": ("perplexity", "")}
+                   "refinement gain": ("ELBO gain of the refinement", "nats per example"), "ppl": ("perplexity", ""),
+                   "rec": ("reconstruction", "nats per example"), "mmd_prior": ("MMD²(q(z), p(z))", "IMQ kernel")}
 
 
-FROM_ZERO = {"kl", "mi", "active_units", "probe_acc", "refinement gain"}   # bars; the other metrics as points
+FROM_ZERO = {"kl", "mi", "active_units", "probe_acc", "refinement gain", "mmd_prior"}   # bars; the other metrics as points
 
 
 def _row_height(n: int) -> float:
