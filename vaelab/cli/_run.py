@@ -77,7 +77,10 @@ def ray_options(args, progress: bool | None = None):
     if args.ray is None:
         return None
     from ..cluster import RayOptions
+    from ..cluster.ray_runner import require_ray
 
-    return RayOptions(address=args.ray, cpus_per_trial=args.ray_cpus_per_trial,
+    options = RayOptions(address=args.ray, cpus_per_trial=args.ray_cpus_per_trial,
                       gpus_per_trial=args.ray_gpus_per_trial, max_retries=args.ray_retries,
-                      num_cpus=args.ray_num_cpus, progress=progress)
+                         num_cpus=args.ray_num_cpus, progress=progress)
+    require_ray()                   # before any work: without the extra, say how to install it
+    return options
