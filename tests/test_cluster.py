@@ -63,3 +63,22 @@ def test_the_cluster_extra_is_the_tested_range():
     tomllib = pytest.importorskip("tomllib")             # Python >= 3.11
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert extras["cluster"] == [RAY_REQUIREMENT]
+
+
+def test_gap_in_shards_prints_the_numbers_of_one_piece(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "digits", "--latent-dim", "3", "--epochs", "2", "--hidden", "32",
+                 "--device", "cpu", "--out", str(out)]) == 0
+    capsys.readouterr()
+    gap = ["gap", str(out), "--points", "30", "--iw-samples", "20", "--steps", "10", "--batch-size", "10",
+           "--device", "cpu", "--json"]
+    results = []
+    for extra in ([], ["--shards", "3"]):
+        assert main(gap + extra) == 0
+        results.append(json.loads(capsys.readouterr().out))
+        results[-1].pop("seconds")
+    assert results[0] == results[1]
+    assert main(gap + ["--shards", "0"]) == 2
+    assert "shards must be an integer >= 1, got 0" in capsys.readouterr().err

@@ -80,7 +80,7 @@ def ray_options(args, progress: bool | None = None):
     from ..cluster.ray_runner import require_ray
 
     options = RayOptions(address=args.ray, cpus_per_trial=args.ray_cpus_per_trial,
-                      gpus_per_trial=args.ray_gpus_per_trial, max_retries=args.ray_retries,
+                         gpus_per_trial=args.ray_gpus_per_trial, max_retries=args.ray_retries,
                          num_cpus=args.ray_num_cpus, progress=progress)
     require_ray()                   # before any work: without the extra, say how to install it
     return options
