@@ -61,7 +61,8 @@ class RayOptions:
         try:
             dev = torch.device(device)
         except (RuntimeError, TypeError) as err:
-            raise ValueError(f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from err
+            raise ValueError(f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda', 'cuda:N' or "
+                             "'mps'") from err
         if dev.type == "cuda":
             raise ValueError(f"device={str(dev)!r} with Ray needs a GPU share per trial: set gpus_per_trial "
                              "(--ray-gpus-per-trial) to e.g. 0.25, or use device 'cpu'")

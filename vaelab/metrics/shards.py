@@ -7,7 +7,8 @@ the serial run and the joined per-example values are the serial ones, bit for bi
 The serial estimators themselves are unchanged: their numbers do not move.
 
 How the shards run is the caller's choice: `map_fn(fn, jobs)` -> [fn(*job) for job in jobs], in order. The default
-is itertools.starmap (one after the other, here); vaelab.cluster.ray_map runs each shard as a Ray task on its own worker.
+is itertools.starmap (one after the other, here); vaelab.cluster.ray_map runs each shard as a Ray task on its own
+worker.
 Replaying the draws costs each shard the random numbers (not the decoder passes) of the rows before it.
 """
 from __future__ import annotations

@@ -7,7 +7,8 @@ Profiles (vaelab.zoo.table_stats.PROFILES):
 
 Every model goes through load_or_train, so a table over models the zoo or an earlier run trained reuses their
 checkpoints, and every score through vaelab.memo, so a second run of the same table (same vaelab code) only
-loads. Each metric is given per seed and as mean ± standard error across seeds.
+loads. Each metric is given per seed and as mean ± standard error across seeds. With ray= (a
+vaelab.cluster.RayOptions; `vaelab table ... --ray`) every model is a Ray task, and the record is the same.
 
     remedies  posterior collapse on text and its remedies, beside a language model (vaelab.zoo.table_remedies)
     gaps      the approximation and amortization gaps for three encoder sizes (vaelab.zoo.table_gaps)
