@@ -177,3 +177,18 @@ def test_zoo_build_on_ray_records_the_serial_manifest(tmp_path, monkeypatch):
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
     manifest = store.read_manifest(store.manifest_path(tmp_path / "ray"))["entries"]
     assert sorted(manifest) == sorted(store.record_key(n, True) for n in names)
+
+
+def test_a_beta_sweep_on_ray_is_the_serial_sweep(tmp_path, monkeypatch):
+    from vaelab.train.experiment import TrainConfig
+    from vaelab.train.sweeps import beta_sweep
+
+    base = TrainConfig(dataset="digits", latent_dim=4, hidden=[64, 64], epochs=10, seed=0)
+    plain = in_cache(tmp_path / "serial", monkeypatch, one_thread, beta_sweep, [0.5, 2.0], base, device="cpu")
+    on_ray = in_cache(tmp_path / "ray", monkeypatch, one_thread, beta_sweep, [0.5, 2.0], base, device="cpu", ray=OPTS)
+    assert (tmp_path / "ray").exists()
+    for a, b in zip(plain, on_ray):
+        assert {k: a[k] for k in ("rate", "distortion", "elbo", "elbo_se")} == \
+            {k: b[k] for k in ("rate", "distortion", "elbo", "elbo_se")}
+        sa, sb = a["model"].state_dict(), b["model"].state_dict()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
