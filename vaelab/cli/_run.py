@@ -53,3 +53,34 @@ def print_report(result: dict, as_json: bool, width: int = 14) -> None:
         return
     for key, value in result.items():
         print(f"{key:<{width}} {value:.4f}" if isinstance(value, float) else f"{key:<{width}} {value}")
+
+
+def add_ray_arguments(parser, what: str = "training") -> None:
+    """--ray [ADDRESS] and the resources of each Ray task (vaelab.cluster.RayOptions)."""
+    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                        help=f"run each {what} as a Ray task (needs pip install \"vaelab[cluster]\"): alone, a local "
+                             "Ray runtime on this machine; 'auto' or HOST:PORT joins a running Ray cluster (the cache "
+                             "must then be on storage every node shares)")
+    parser.add_argument("--ray-cpus-per-trial", type=float, default=1.0, metavar="N",
+                        help="CPUs each Ray task reserves, and its torch threads (default 1)")
+    parser.add_argument("--ray-gpus-per-trial", type=float, default=0.0, metavar="F",
+                        help="fraction of a GPU each Ray task reserves, e.g. 0.25: four small VAEs share a card "
+                             "(default 0: CPUs only)")
+    parser.add_argument("--ray-retries", type=int, default=3, metavar="N",
+                        help="times a task whose worker died is run again (default 3)")
+    parser.add_argument("--ray-num-cpus", type=int, default=None, metavar="N",
+                        help="CPUs the local Ray runtime may use (default all; not with an ADDRESS)")
+
+
+def ray_options(args, progress: bool | None = None):
+    """A vaelab.cluster.RayOptions from add_ray_arguments' options, or None without --ray."""
+    if args.ray is None:
+        return None
+    from ..cluster import RayOptions
+    from ..cluster.ray_runner import require_ray
+
+    options = RayOptions(address=args.ray, cpus_per_trial=args.ray_cpus_per_trial,
+                         gpus_per_trial=args.ray_gpus_per_trial, max_retries=args.ray_retries,
+                         num_cpus=args.ray_num_cpus, progress=progress)
+    require_ray()                   # before any work: without the extra, say how to install it
+    return options

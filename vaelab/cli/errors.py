@@ -46,6 +46,8 @@ def describe(err: BaseException) -> tuple[str, int]:
         text, code = _flat(str(err)), 1
     elif isinstance(err, OSError):
         text, code = _os_error(err), 1
+    elif isinstance(err, ImportError):        # an optional extra that is not installed (e.g. --ray): how to install it
+        text, code = _flat(str(err)), 1
     elif isinstance(err, pickle.UnpicklingError):
         text, code = ("a file holds pickled Python objects other than tensors and plain data, which vaelab never "
                       "loads; it is not a vaelab file, or it is corrupt: delete it and create it again"), 1

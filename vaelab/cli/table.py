@@ -6,6 +6,7 @@ import sys
 
 def add_parser(sub) -> None:
     from ..zoo.tables import PROFILES, TABLES
+    from ._run import add_ray_arguments
 
     t = sub.add_parser("table", help="reproduce a paper's table over several seeds (mean ± SE across seeds)")
     t.add_argument("name", choices=tuple(TABLES), help="remedies: posterior collapse on text and its remedies, beside "
@@ -26,16 +27,19 @@ def add_parser(sub) -> None:
     out.add_argument("--json", action="store_true", help="print the whole record as one JSON object")
     out.add_argument("--markdown", action="store_true", help="print a markdown table (the default)")
     t.add_argument("--no-progress", action="store_true", help="no progress bars while training")
+    add_ray_arguments(t, "model (one row, one seed)")
     t.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..checks import check_int
     from ..zoo.tables import build_table, to_json, to_markdown
+    from ._run import ray_options
 
     check_int("seeds", args.seeds, 1)
     record = build_table(args.name, args.profile, args.seeds, device=args.device,
                          progress=False if args.no_progress else None,
-                         log=lambda line: print(line, file=sys.stderr), rows=args.rows)
+                         log=lambda line: print(line, file=sys.stderr), rows=args.rows,
+                         ray=ray_options(args, progress=False if args.no_progress else None))
     print(to_json(record) if args.json else to_markdown(record))
     return 0

@@ -7,6 +7,8 @@ import sys
 
 
 def add_parser(sub) -> None:
+    from ._run import add_ray_arguments
+
     z = sub.add_parser("zoo", help="list or build the model zoo (named configs of every notebook's models)")
     zsub = z.add_subparsers(dest="zoo_command", required=True)
     ls = zsub.add_parser("list", help="table of entries: name, kind, notebooks, cached?, shipped?")
@@ -21,6 +23,7 @@ def add_parser(sub) -> None:
     b.add_argument("--ship", action="store_true",
                    help="also copy the checkpoints into vaelab/zoo/shipped/ (quick mode, offline datasets only)")
     b.add_argument("--no-progress", action="store_true")
+    add_ray_arguments(b, "entry's training")
     sl = zsub.add_parser("ship-lecture", help="train the lecture profile's shipped models (short Yelp, 3 seeds) into "
                          "$VAELAB_CACHE where missing, from scratch, and replace vaelab/zoo/lecture/ with fp16 copies")
     sl.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
@@ -35,6 +38,7 @@ def _quick(args):
 
 def run(args) -> int:
     from .. import zoo
+    from ._run import ray_options
 
     if args.zoo_command == "ship-lecture":
         return _ship_lecture(args)
@@ -52,7 +56,8 @@ def run(args) -> int:
         return 0
     try:
         zoo.build(args.names or None, quick=q, device=args.device, progress=not args.no_progress, ship=args.ship,
-                  log=lambda line: print(line, file=sys.stderr))
+                  log=lambda line: print(line, file=sys.stderr),
+                  ray=ray_options(args, progress=False if args.no_progress else None))
     except KeyboardInterrupt:
         print(f"vaelab zoo build: interrupted (Ctrl-C); the entries built before it are in {zoo.manifest_path()}",
               file=sys.stderr)

@@ -21,7 +21,7 @@ from ..inference.ais import ais_log_px
 from ..inference.families import FullGaussian, defensive_proposal, dtype_of, elbo_with_noise, standard_noise
 from ..inference.fullcov import refine_fullcov
 from ..inference.svi import refine
-from .likelihood import iw_log_px, mean_se
+from .likelihood import iw_log_px, mean_se, skip_iw_draws
 
 GAP_KEYS = ("log_px", "elbo_qstar", "elbo_q", "approximation_gap", "amortization_gap",
             "elbo_qstar_fullcov", "approximation_gap_fullcov")
@@ -80,17 +80,41 @@ def inference_gaps(model, x: torch.Tensor, *, iw_samples: int = 1000, steps: int
     when fullcov and fullcov_steps > 0; none when steps = 0); plus n, iw_samples, steps and
     per_example: {key: (N,) tensor on the CPU} (gains included).
     """
+    check_float("converge_tol", converge_tol, 0.0, strict=True)
+    per = gap_columns(model, x, iw_samples=iw_samples, steps=steps, lr=lr, lr_end=lr_end, opt_samples=opt_samples,
+                      elbo_samples=elbo_samples, fullcov=fullcov, fullcov_steps=fullcov_steps, ais=ais,
+                      ais_kwargs=ais_kwargs, batch_size=batch_size, seed=seed)
+    return summarise_gaps(per, model.latent_dim, iw_samples=iw_samples, steps=steps, fullcov_steps=fullcov_steps,
+                          converge_tol=converge_tol)
+
+
+def gap_columns(model, x: torch.Tensor, *, rows: tuple[int, int] | None = None, iw_samples: int = 1000,
+                steps: int = 500, lr: float = 0.05, lr_end: float | None = 0.0025, opt_samples: int = 10,
+                elbo_samples: int = 100, fullcov: bool = True, fullcov_steps: int | None = None, ais: bool = False,
+                ais_kwargs: dict | None = None, batch_size: int = 500, seed: int = 0) -> dict:
+    """The per-example columns of inference_gaps (same arguments): {key: (n,) tensor on the CPU}, for the rows
+    start:stop of x (rows=(start, stop); None: all), before the gaps and means are derived (summarise_gaps).
+
+    A shard rows=(start, stop) with start a multiple of batch_size gives exactly the serial run's values of those
+    rows: its generators are first advanced past the draws the serial run makes for the rows before `start`
+    (_skip_gap_batch: the same draws, no optimisation or decoding), and each batch holds the same rows."""
     check_finite("x", x)
     check_int("iw_samples", iw_samples, 1)
     check_int("steps", steps, 0)
     check_int("elbo_samples", elbo_samples, 1)
     check_int("batch_size", batch_size, 1)
     check_int("seed", seed, 0)
-    check_float("converge_tol", converge_tol, 0.0, strict=True)
     if fullcov_steps is not None:
         check_int("fullcov_steps", fullcov_steps, 0)
     if x.shape[0] < 2:
         raise ValueError(f"x must hold at least 2 examples (for standard errors), got {x.shape[0]}")
+    first, stop = (0, x.shape[0]) if rows is None else rows
+    if not (0 <= first < stop <= x.shape[0]) or first % batch_size:
+        raise ValueError(f"rows={rows!r} must be (start, stop) with 0 <= start < stop <= {x.shape[0]} (the examples) "
+                         f"and start a multiple of batch_size={batch_size}")
+    if ais and first > 0:
+        raise ValueError(f"rows={rows!r}: ais=True cannot be sharded (AIS's draws are not replayed); run it on all "
+                         "rows (rows=None)")
     model.eval()
     dev = model.device
     x = x.to(dev)
@@ -98,16 +122,26 @@ def inference_gaps(model, x: torch.Tensor, *, iw_samples: int = 1000, steps: int
     gens = {"elbo": torch.Generator().manual_seed(seed + 1), "iw": torch.Generator(device=dev).manual_seed(seed),
             "ais": torch.Generator().manual_seed(seed + 2)}
     full_steps = steps if fullcov_steps is None else fullcov_steps
+    for start in range(0, first, batch_size):
+        _skip_gap_batch(model, x[start:start + batch_size], elbo_samples, iw_samples, fullcov, gens)
     cols: dict[str, list] = {}
-    for start in range(0, x.shape[0], batch_size):
-        row = _gap_batch(model, x[start:start + batch_size], steps, full_steps, opt, elbo_samples, iw_samples,
-                         fullcov, (ais_kwargs or {}) if ais else None, gens)
+    for start in range(first, stop, batch_size):
+        row = _gap_batch(model, x[start:min(start + batch_size, stop)], steps, full_steps, opt, elbo_samples,
+                         iw_samples, fullcov, (ais_kwargs or {}) if ais else None, gens)
         for key, value in row.items():
             cols.setdefault(key, []).append(value.detach().cpu())
-    per = {k: torch.cat(v) for k, v in cols.items()}
+    return {k: torch.cat(v) for k, v in cols.items()}
+
+
+def summarise_gaps(per: dict, latent_dim: int, *, iw_samples: int, steps: int, fullcov_steps: int | None = None,
+                   converge_tol: float = CONVERGE_TOL) -> dict:
+    """inference_gaps's result from its per-example columns `per` (gap_columns, or the shards' columns joined in
+    order): the gaps per example, their means and SEs, and the convergence of q*."""
+    full_steps = steps if fullcov_steps is None else fullcov_steps
+    per = dict(per)
     per["approximation_gap"] = per["log_px"] - per["elbo_qstar"]
     per["amortization_gap"] = per["elbo_qstar"] - per["elbo_q"]
-    if fullcov:
+    if "elbo_qstar_fullcov" in per:
         per["approximation_gap_fullcov"] = per["log_px"] - per["elbo_qstar_fullcov"]
     out = {}
     for key in (*GAP_KEYS, "log_px_ais", "qstar_gain", "qstar_fullcov_gain"):
@@ -115,13 +149,24 @@ def inference_gaps(model, x: torch.Tensor, *, iw_samples: int = 1000, steps: int
             out[key], out[key + "_se"] = mean_se(per[key])
     # The check's noise grows like the square root of the parameters that jitter: d(d+3)/2 for q*_full, 2d for
     # q* (measured at 3000 steps, 32-D: per-example sd 0.03 nats for q*, 0.11 for q*_full).
-    tols = {"qstar": converge_tol, "qstar_fullcov": converge_tol * math.sqrt((model.latent_dim + 3) / 4)}
+    tols = {"qstar": converge_tol, "qstar_fullcov": converge_tol * math.sqrt((latent_dim + 3) / 4)}
     for name, what, n_steps in (("qstar", "q*", steps), ("qstar_fullcov", "q*_full", full_steps)):
         if name + "_gain" in per:
             out[name + "_converged"] = _converged_share(per[name + "_gain"], tols[name], what, n_steps)
             out[name + "_tol"] = tols[name]
-    out.update(n=int(x.shape[0]), iw_samples=iw_samples, steps=steps, per_example=per)
+    out.update(n=int(per["log_px"].shape[0]), iw_samples=iw_samples, steps=steps, per_example=per)
     return out
+
+
+def _skip_gap_batch(model, xb, elbo_samples, iw_samples, fullcov, gens) -> None:
+    """Advance gens exactly as _gap_batch(xb) does (its "elbo" and "iw" draws, in order), computing nothing else.
+    Keep in step with _gap_batch: tests/test_shards.py compares a sharded run with the serial one."""
+    standard_noise(elbo_samples, model.latent_dim, gens["elbo"], xb.device, batch=xb.shape[0], dtype=dtype_of(model))
+    with torch.no_grad():
+        q = model.encode(xb)
+    # q* and q*_full have q's shapes: the proposal's draws depend on its shape alone
+    stand_in = FullGaussian.from_diag(q) if fullcov else q
+    skip_iw_draws(model, xb, iw_samples, gens["iw"], batch_size=xb.shape[0], proposal=defensive_proposal(stand_in))
 
 
 def _gap_batch(model, xb, steps, full_steps, opt, elbo_samples, iw_samples, fullcov, ais_kwargs, gens) -> dict:

@@ -88,19 +88,42 @@ def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int 
     return torch.cat(out)
 
 
+def _chunk_sizes(model, xb: torch.Tensor, k: int, chunk: int | None) -> list[int]:
+    """The numbers of samples iw_log_px draws, one chunk after the other, for the batch xb."""
+    step = chunk or samples_per_chunk(model, xb, k)
+    return [min(step, k - done) for done in range(0, k, step)]
+
+
 def _iw_batch(model, x, start, batch_size, k, chunk, proposal, generator, log_prior=None) -> torch.Tensor:
     xb = x[start:start + batch_size]
-    step = chunk or samples_per_chunk(model, xb, k)
     # the proposal's rows for this batch: the encoder runs once per batch, not once per chunk
     q = model.encode(xb) if proposal is None else rows_of(proposal, slice(start, start + batch_size))
     parts = []
-    for done in range(0, k, step):
-        z = q.rsample(min(step, k - done), generator=generator)              # (K', B, d)
+    for n in _chunk_sizes(model, xb, k, chunk):
+        z = q.rsample(n, generator=generator)                                 # (K', B, d)
         prior = standard_normal_log_prob(z) if log_prior is None else \
             log_prior(z.reshape(-1, z.shape[-1])).view(z.shape[:-1])
         log_w = model.decode(z).log_prob(xb) - (q.log_prob(z) - prior)    # as objectives.log_importance_weights
         parts.append(torch.logsumexp(log_w.to(torch.promote_types(log_w.dtype, torch.float32)), 0))  # bf16 -> fp32
     return torch.logsumexp(torch.stack(parts), 0) - math.log(k)
+
+
+@torch.inference_mode()
+def skip_iw_draws(model, x: torch.Tensor, k: int, generator: torch.Generator, batch_size: int = 500,
+                  chunk: int | None = None, proposal=None, precision: str = "fp32") -> torch.Generator:
+    """Advance `generator` exactly as iw_log_px(model, x, k, ...) with the same arguments would, without decoding:
+    the same draws (shapes, dtypes, order) from the same proposals, values thrown away. Returns the generator.
+
+    Why: a shard of the test set that starts at row s (a multiple of batch_size) then continues the serial stream
+    where the serial run would be at row s, so its numbers are the serial ones (vaelab.metrics.shards). Every draw
+    of a proposal (torch.randn/rand) consumes the generator by its shape alone, not by the values it makes."""
+    with arithmetic(precision, x.device):
+        for start in range(0, x.shape[0], batch_size):
+            xb = x[start:start + batch_size]
+            q = model.encode(xb) if proposal is None else rows_of(proposal, slice(start, start + batch_size))
+            for n in _chunk_sizes(model, xb, k, chunk):
+                q.rsample(n, generator=generator)
+    return generator
 
 
 @torch.inference_mode()

@@ -62,3 +62,19 @@ def load_or_train(cfg: TrainConfig | dict, device=None, progress=None, root=None
                                 f"{cfg.epochs} epochs; nothing was cached (run it again to train it in full)")
     save_checkpoint(path, model, train_config=cfg.to_dict(), history=history)
     return model, history
+
+
+def pretrain(cfgs, ray=None, device=None) -> None:
+    """load_or_train every config into the cache as Ray tasks, one per config, when `ray` (a
+    vaelab.cluster.RayOptions) is given; nothing when it is None. A sweep calls it first, so that its own loop
+    then only loads (the same weights, so the same numbers as training them one after the other)."""
+    if ray is None:
+        return
+    from ..cluster.ray_runner import run_trials
+
+    run_trials(_train_task, [(TrainConfig.from_dict(c) if isinstance(c, dict) else c, ray.worker_device(device))
+                             for c in cfgs], ray, desc="sweep trials")
+
+
+def _train_task(cfg: TrainConfig, device) -> None:
+    load_or_train(cfg, device=device, progress=False)

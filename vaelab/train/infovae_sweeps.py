@@ -12,7 +12,7 @@ import torch
 from ..metrics.evaluate import evaluate
 from ..objectives.infovae import mmd_weight
 from ..runtime import pick_device
-from .cache import load_or_train
+from .cache import load_or_train, pretrain
 from .experiment import TrainConfig, config_split
 
 
@@ -41,11 +41,14 @@ def scored_model(cfg: TrainConfig | dict, device=None, progress=None, eval_seed:
     return {"config": cfg, "model": model, "history": history, **report}
 
 
-def compare_objectives(configs: dict, device=None, progress=None, eval_seed: int = 0, iw_samples: int = 1) -> dict:
-    """{name: scored_model(config)} for a dict of named configs, in the order given."""
+def compare_objectives(configs: dict, device=None, progress=None, eval_seed: int = 0, iw_samples: int = 1,
+                       ray=None) -> dict:
+    """{name: scored_model(config)} for a dict of named configs, in the order given. ray: a
+    vaelab.cluster.RayOptions to train the models as Ray tasks first (the same results)."""
     if not isinstance(configs, dict) or not configs:
         raise ValueError("configs must be a non-empty dict {name: TrainConfig}, e.g. "
                          "{'ELBO': TrainConfig(...), 'MMD-VAE': TrainConfig(objective='infovae', alpha=1, lam=10)}")
+    pretrain([_as_config(c) for c in configs.values()], ray, device)
     return {name: scored_model(cfg, device, progress, eval_seed, iw_samples) for name, cfg in configs.items()}
 
 
@@ -65,7 +68,7 @@ def _check_lambdas(lambdas, alpha: float) -> list[float]:
 
 
 def infovae_sweep(lambdas, base: TrainConfig | dict, alpha: float = 1.0, device=None, progress=None,
-                  eval_seed: int = 0, iw_samples: int = 1) -> list[dict]:
+                  eval_seed: int = 0, iw_samples: int = 1, ray=None) -> list[dict]:
     """One InfoVAE per lambda (objective 'infovae', the given alpha, base's other settings), cached.
 
     Returns one dict per lambda, in the order given: lam, alpha, config, model, history and the

@@ -8,7 +8,7 @@ import torch
 from ..metrics.evaluate import eval_inputs
 from ..metrics.likelihood import elbo_parts, mean_se
 from ..runtime import pick_device
-from .cache import load_or_train
+from .cache import load_or_train, pretrain
 from .experiment import TrainConfig, config_split
 
 
@@ -30,7 +30,8 @@ def _check_betas(betas) -> list[float]:
     return out
 
 
-def beta_sweep(betas, base: TrainConfig | dict, device=None, progress=None, eval_seed: int = 0) -> list[dict]:
+def beta_sweep(betas, base: TrainConfig | dict, device=None, progress=None, eval_seed: int = 0,
+               ray=None) -> list[dict]:
     """One beta-VAE per beta, trained with `base`'s settings (objective forced to 'beta') via load_or_train.
 
     Returns one dict per beta, in the order given, with keys
@@ -42,6 +43,7 @@ def beta_sweep(betas, base: TrainConfig | dict, device=None, progress=None, eval
     The cache makes a second call cheap: nothing is retrained when every entry is already there.
     The test-split numbers use one z sample per example drawn with `eval_seed`. torch's global RNG is
     left as it was (python's and numpy's are reseeded by training, as in train()).
+    ray: a vaelab.cluster.RayOptions to train the betas' models as Ray tasks first (the same results).
     """
     betas = _check_betas(betas)
     if isinstance(base, dict):
@@ -50,6 +52,7 @@ def beta_sweep(betas, base: TrainConfig | dict, device=None, progress=None, eval
         raise TypeError(f"base must be a TrainConfig or a dict of its fields, got {type(base).__name__}")
     if base.objective not in ("elbo", "beta"):
         raise ValueError(f"base.objective={base.objective!r} cannot be swept over beta; use 'elbo' or 'beta'")
+    pretrain([base.variant(objective="beta", beta=beta) for beta in betas], ray, device)
     dev = pick_device(device)
     test = config_split(base, "test")
     x = eval_inputs(test, seed=eval_seed).to(dev)

@@ -224,8 +224,28 @@ def _ship(records: list[dict], replace_all: bool) -> int:
     return total
 
 
+def train_entry(n: str, cfg: TrainConfig, ship: bool, device, progress=None):
+    """What `build` trains for entry n: the shipped checkpoint installed, or load_or_train into the cache; with
+    ship, trained from scratch in a fresh temporary cache, then copied into the cache. Returns (model, history,
+    from_shipped, training seconds)."""
+    shipped = False if ship else install_shipped(n, cfg)
+    t0 = time.perf_counter()
+    if ship:
+        with tempfile.TemporaryDirectory() as fresh:
+            model, history = load_or_train(cfg, device=device, progress=progress, root=fresh)
+            atomic_write_bytes(cache_path(cfg), lambda f: f.write(cache_path(cfg, fresh).read_bytes()))
+    else:
+        model, history = load_or_train(cfg, device=device, progress=progress)
+    return model, history, shipped, time.perf_counter() - t0
+
+
+def _train_entry_task(n: str, cfg: TrainConfig, ship: bool, device) -> tuple[bool, float]:
+    """train_entry in a Ray task: the model stays in the (shared) cache; (from_shipped, seconds) come back."""
+    return train_entry(n, cfg, ship, device, progress=False)[2:]
+
+
 def build(names=None, quick: bool | None = None, device=None, progress=None, ship: bool = False,
-          log=None) -> list[dict]:
+          log=None, ray=None) -> list[dict]:
     """Build (load_or_train) each named entry, default every member of the mode, and record it in the
     build manifest. Metrics are recomputed only for a checkpoint whose sha256 the manifests do not know.
 
@@ -246,25 +266,24 @@ def build(names=None, quick: bool | None = None, device=None, progress=None, shi
     if problem:
         raise ValueError(f"cannot build the zoo into the cache folder {cache_dir()}: {problem}; set VAELAB_CACHE "
                          "to a writable folder")
-    dev = pick_device(device)
+    trained = {}
+    if ray is not None:         # ray: a cluster.RayOptions. Each entry trains as a Ray task; the loop below loads it
+        from ..cluster.ray_runner import run_trials
+        jobs = [(n, config(n, q), ship, ray.worker_device(device)) for n in todo]
+        trained = dict(zip(todo, run_trials(_train_entry_task, jobs, ray, desc="zoo trials")))
+    # here: loading and scoring (with Ray, tasks with a GPU share may train where this machine has no GPU)
+    dev = pick_device("auto" if ray is not None and ray.gpus_per_trial else device)
     mpath = manifest_path()
     records = []
     for n in todo:
         cfg = config(n, q)
-        shipped = False if ship else install_shipped(n, cfg)
-        t0 = time.perf_counter()
         try:
-            if ship:
-                with tempfile.TemporaryDirectory() as fresh:
-                    model, history = load_or_train(cfg, device=dev, progress=progress, root=fresh)
-                    atomic_write_bytes(cache_path(cfg), lambda f: f.write(cache_path(cfg, fresh).read_bytes()))
-            else:
-                model, history = load_or_train(cfg, device=dev, progress=progress)
+            model, history, shipped, seconds = train_entry(n, cfg, ship, dev, progress) if n not in trained \
+                else (*load_or_train(cfg, device=dev), *trained[n])
         except KeyboardInterrupt:
             if log:
                 log(f"{n:<34} interrupted: not built (nothing recorded for it)")
             raise
-        seconds = time.perf_counter() - t0
         path = cache_path(cfg)
         sha = sha256_file(path)
         old = read_manifest(mpath)["entries"].get(record_key(n, q)) or shipped_record(n, cfg) or {}

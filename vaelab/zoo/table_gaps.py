@@ -43,13 +43,13 @@ def gap_config(profile: str, row: str, seed: int = 0) -> TrainConfig:
 
 
 def gaps_table(profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None, rows=ROWS,
-               n_test: int | None = None, iw_samples: int | None = None) -> dict:
+               n_test: int | None = None, iw_samples: int | None = None, ray=None) -> dict:
     """Train (or load) each row's model for seeds 0..seeds-1 and decompose its gaps on the same test images.
     A JSON-ready record like remedies_table's, without a baseline row. n_test, iw_samples: fewer test images or
     importance samples than the profile's (a notebook in class)."""
     check_profile(profile)
     check_int("seeds", seeds, 1)
-    dev = pick_device(device)
+    dev = pick_device(device) if ray is None else ray.worker_device(device)    # ray: a cluster.RayOptions
     n_default, k_default, steps = SIZES[profile]
     n_test = n_default if n_test is None else check_int("n_test", n_test, 1)
     iw_samples = k_default if iw_samples is None else check_int("iw_samples", iw_samples, 1)
@@ -63,7 +63,7 @@ def gaps_table(profile: str = "quick", seeds: int = 3, device=None, progress=Non
 
     t0 = time.perf_counter()
     per_seed, configs = collect(seeds, rows, lambda row, seed: gap_config(profile, row, seed), measure, device=dev,
-                                progress=progress, log=log,
+                                progress=progress, log=log, ray=ray,
                                 line=lambda s: f"log p(x) {s['log_px']:8.3f}  approximation {s['approximation_gap']:5.2f}"
                                                f"  amortization {s['amortization_gap']:5.2f}")
     return {"table": "gaps", "profile": profile, "seeds": seeds, "device": str(dev), "dataset": first.dataset,

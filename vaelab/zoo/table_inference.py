@@ -60,12 +60,13 @@ def measure_row(row: str, model, x: torch.Tensor, y: torch.Tensor, *, svi: dict,
     return amortized_row(model, x, _labels(y), iw_samples=iw_samples, seed=seed, **svi)
 
 
-def inference_table(profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None, rows=ROWS) -> dict:
+def inference_table(profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None, rows=ROWS,
+                    ray=None) -> dict:
     """Train (or load) the language model and each row for seeds 0..seeds-1, and score each on the same test
-    sentences. A JSON-ready record like savae_table's."""
+    sentences. A JSON-ready record like savae_table's; ray: a vaelab.cluster.RayOptions (each model a Ray task)."""
     check_profile(profile)
     check_int("seeds", seeds, 1)
-    dev = pick_device(device)
+    dev = pick_device(device) if ray is None else ray.worker_device(device)
     _, n_test, iw_samples = SIZES[profile]
     ref = savae_config(profile, "savae")
     test = fixed_test_subset(ref.dataset, n_test, vocab_size=ref.vocab_size)
@@ -78,7 +79,7 @@ def inference_table(profile: str = "quick", seeds: int = 3, device=None, progres
 
     t0 = time.perf_counter()
     per_seed, configs = collect(seeds, (LM,) + tuple(rows), lambda row, seed: inference_config(profile, row, seed),
-                                measure, device=dev, progress=progress, log=log,
+                                measure, device=dev, progress=progress, log=log, ray=ray,
                                 line=lambda s: f"nll {s['iw_nll']:8.3f}  au {s['active_units']:2d}  "
                                                f"probe {s.get('probe_acc', float('nan')):.3f}")
     return {"table": "inference", "profile": profile, "seeds": seeds, "device": str(dev), "dataset": ref.dataset,

@@ -50,13 +50,14 @@ def score(model, x: torch.Tensor, iw_samples: int, seed: int) -> dict:
             "mi_ceiling": rep["mi_ceiling"]}
 
 
-def infovae_table(profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None, rows=ROWS) -> dict:
+def infovae_table(profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None, rows=ROWS,
+                  ray=None) -> dict:
     """Train (or load) each row's model for seeds 0..seeds-1 and score it on the whole test split. A JSON-ready
     record like remedies_table's; summary adds, for each MMD-VAE row, mi_minus_elbo: the paired per-seed difference
     of its MI to the ELBO row with the same decoder, and every row mi_below_ceiling = ceiling - MI."""
     check_profile(profile)
     check_int("seeds", seeds, 1)
-    dev = pick_device(device)
+    dev = pick_device(device) if ray is None else ray.worker_device(device)    # ray: a cluster.RayOptions
     iw_samples = IW_SAMPLES.get(profile, 100)
     test = config_split(infovae_config(profile, rows[0]), "test")
     x = eval_inputs(test)
@@ -67,7 +68,7 @@ def infovae_table(profile: str = "quick", seeds: int = 3, device=None, progress=
 
     t0 = time.perf_counter()
     per_seed, configs = collect(seeds, rows, lambda row, seed: infovae_config(profile, row, seed), measure,
-                                device=dev, progress=progress, log=log,
+                                device=dev, progress=progress, log=log, ray=ray,
                                 line=lambda s: f"nll {s['iw_nll']:7.2f}  kl {s['kl']:5.2f}  mi {s['mi']:5.2f} "
                                                f"(ceiling {s['mi_ceiling']:.2f})  au {s['active_units']}")
     summary = summarise(per_seed)

@@ -71,14 +71,14 @@ def score(row: str, model, x: torch.Tensor, y: torch.Tensor, iw_samples: int, se
 
 
 def remedies_table(profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None,
-                   remedies=TEXT_REMEDIES, n_test: int | None = None, iw_samples: int | None = None) -> dict:
+                   remedies=TEXT_REMEDIES, n_test: int | None = None, iw_samples: int | None = None, ray=None) -> dict:
     """Train (or load) the language model and one VAE per remedy for seeds 0..seeds-1, score each on the same
     test sentences. A JSON-ready record: per_seed values, summary (mean, se) across seeds with nll_minus_lm (the
     paired per-seed difference to the LM), the configs of seed 0, the paper's figures, machine and seconds.
     n_test, iw_samples: fewer test sentences or importance samples than the profile's (a notebook in class)."""
     check_profile(profile)
     check_int("seeds", seeds, 1)
-    dev = pick_device(device)
+    dev = pick_device(device) if ray is None else ray.worker_device(device)    # ray: a cluster.RayOptions
     _, n_default, k_default = SIZES[profile]
     n_test = n_default if n_test is None else check_int("n_test", n_test, 1)
     iw_samples = k_default if iw_samples is None else check_int("iw_samples", iw_samples, 1)
@@ -88,7 +88,7 @@ def remedies_table(profile: str = "quick", seeds: int = 3, device=None, progress
     per_seed, configs = collect(
         seeds, tuple(remedy_configs(profile, 0, remedies)), lambda row, seed: remedy_configs(profile, seed, remedies)[row],
         lambda row, model, history, seed: memo(score, row, model, test.x, test.y, iw_samples, seed),  # reruns load
-        device=dev, progress=progress, log=log,
+        device=dev, progress=progress, log=log, ray=ray,
         line=lambda s: f"nll {s['iw_nll']:8.3f}  kl {s['kl']:6.3f}  au {s['active_units']:2d}  "
                        f"probe {s.get('probe_acc', float('nan')):.3f}")
     return {"table": "remedies", "profile": profile, "seeds": seeds, "device": str(dev),

@@ -50,12 +50,13 @@ def savae_config(profile: str, mode: str, seed: int = 0) -> TrainConfig:
     return base.variant(objective=mode, seed=seed)
 
 
-def savae_table(profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None, rows=MODES) -> dict:
+def savae_table(profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None, rows=MODES,
+                ray=None) -> dict:
     """Train (or load) the language model and each mode for seeds 0..seeds-1; score each on the same test
     sentences with the same test-time refinement. A JSON-ready record like remedies_table's."""
     check_profile(profile)
     check_int("seeds", seeds, 1)
-    dev = pick_device(device)
+    dev = pick_device(device) if ray is None else ray.worker_device(device)    # ray: a cluster.RayOptions
     _, n_test, iw_samples = SIZES[profile]
     ref = savae_config(profile, "savae")
     test = fixed_test_subset(ref.dataset, n_test)
@@ -70,7 +71,7 @@ def savae_table(profile: str = "quick", seeds: int = 3, device=None, progress=No
 
     t0 = time.perf_counter()
     per_seed, configs = collect(seeds, (LM,) + tuple(rows), lambda row, seed: savae_config(profile, row, seed),
-                                measure, device=dev, progress=progress, log=log,
+                                measure, device=dev, progress=progress, log=log, ray=ray,
                                 line=lambda s: f"nll {s['iw_nll']:8.3f}  kl {s['kl']:6.3f}  au {s['active_units']:2d}")
     return {"table": "savae", "profile": profile, "seeds": seeds, "device": str(dev), "dataset": ref.dataset,
             "n_test": len(test), "iw_samples": iw_samples, "svi": svi, "per_seed": per_seed,

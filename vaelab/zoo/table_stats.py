@@ -49,27 +49,51 @@ def summarise(per_seed: dict, baseline: str | None = None, key: str = "iw_nll", 
     return out
 
 
-def collect(seeds: int, rows, config, measure, *, device, progress=None, log=None, line=None) -> tuple[dict, dict]:
+def train_and_score(row: str, seed: int, cfg, measure, device, progress=None) -> tuple[dict, float]:
+    """One trial of a table: install a shipped checkpoint of cfg (vaelab.zoo.lecture), load_or_train it, score it.
+    Returns (measure's scores, wall seconds). The same function runs here (serial) and in a Ray task."""
+    t = time.perf_counter()
+    install(cfg)
+    model, history = load_or_train(cfg, device=device, progress=progress)
+    return measure(row, model, history, seed), time.perf_counter() - t
+
+
+def collect(seeds: int, rows, config, measure, *, device, progress=None, log=None, line=None,
+            ray=None) -> tuple[dict, dict]:
     """Train (or load) and score every row for seeds 0..seeds-1, seed by seed. A config whose checkpoint ships
     with vaelab (vaelab.zoo.lecture) is installed into the cache first, so it loads instead of training.
 
     config(row, seed) -> TrainConfig; measure(row, model, history, seed) -> {metric: number}; line(scores) -> the
     text logged per model (with its wall seconds). Returns per_seed {row: {metric: [value per seed]}} and configs
-    {row: the config dict of seed 0}."""
+    {row: the config dict of seed 0}.
+
+    ray: None (one trial after the other, here) or a vaelab.cluster.RayOptions: each (row, seed) is one Ray task
+    running train_and_score (measure is shipped to the workers, so it must be picklable); the models land in the
+    same cache, and per_seed is assembled in the serial order, so the record is the serial one (bit for bit on
+    a CPU, with as many torch threads as options.cpus_per_trial)."""
+    trials = [(row, seed, config(row, seed)) for seed in range(seeds) for row in rows]
+
+    def report(i, result):
+        if log is not None:
+            row, seed, _ = trials[i]
+            log(f"seed {seed} {row:<16} {line(result[0]) if line else ''}  ({result[1]:.0f} s)")
+
+    if ray is None:
+        results = []
+        for i, (row, seed, cfg) in enumerate(trials):
+            results.append(train_and_score(row, seed, cfg, measure, device, progress))
+            report(i, results[-1])
+    else:
+        from ..cluster.ray_runner import run_trials
+        dev = ray.worker_device(device)
+        results = run_trials(train_and_score, [(row, seed, cfg, measure, dev, False) for row, seed, cfg in trials],
+                             ray, desc="table trials", on_result=report)
     per_seed: dict = {}
     configs: dict = {}
-    for seed in range(seeds):
-        for row in rows:
-            cfg = config(row, seed)
-            t = time.perf_counter()
-            install(cfg)
-            model, history = load_or_train(cfg, device=device, progress=progress)
-            scores = measure(row, model, history, seed)
-            if log is not None:
-                log(f"seed {seed} {row:<16} {line(scores) if line else ''}  ({time.perf_counter() - t:.0f} s)")
-            for k, v in scores.items():
-                per_seed.setdefault(row, {}).setdefault(k, []).append(v)
-            configs.setdefault(row, cfg.to_dict())
+    for (row, seed, cfg), (scores, _) in zip(trials, results):
+        for k, v in scores.items():
+            per_seed.setdefault(row, {}).setdefault(k, []).append(v)
+        configs.setdefault(row, cfg.to_dict())
     return per_seed, configs
 
 

@@ -7,7 +7,8 @@ Profiles (vaelab.zoo.table_stats.PROFILES):
 
 Every model goes through load_or_train, so a table over models the zoo or an earlier run trained reuses their
 checkpoints, and every score through vaelab.memo, so a second run of the same table (same vaelab code) only
-loads. Each metric is given per seed and as mean ± standard error across seeds.
+loads. Each metric is given per seed and as mean ± standard error across seeds. With ray= (a
+vaelab.cluster.RayOptions; `vaelab table ... --ray`) every model is a Ray task, and the record is the same.
 
     remedies  posterior collapse on text and its remedies, beside a language model (vaelab.zoo.table_remedies)
     gaps      the approximation and amortization gaps for three encoder sizes (vaelab.zoo.table_gaps)
@@ -48,19 +49,20 @@ LECTURE_SEEDS = 3
 
 
 def build_table(name: str, profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None,
-                rows=None) -> dict:
+                rows=None, ray=None) -> dict:
     """The record of table `name` (one of TABLES) at `profile` (one of PROFILES) over seeds 0..seeds-1; rows: a
-    subset of TABLE_ROWS[name] in that order (None: all)."""
+    subset of TABLE_ROWS[name] in that order (None: all); ray: a vaelab.cluster.RayOptions to run each model
+    (one row, one seed) as a Ray task (None: one after the other, here; the same record)."""
     build, _ = TABLES[check_choice("table", name, tuple(TABLES))]
     if rows is None:
-        return build(profile, seeds, device=device, progress=progress, log=log)
+        return build(profile, seeds, device=device, progress=progress, log=log, ray=ray)
     rows = [r for r in rows if not (r == LM and name in TABLES_WITH_LM)]     # always there
     for r in rows:
         check_choice("rows", r, TABLE_ROWS[name])
     if not rows:
         raise ValueError(f"rows names no row of table {name!r} besides 'lm'; choose from {', '.join(TABLE_ROWS[name])}")
     chosen = tuple(r for r in TABLE_ROWS[name] if r in rows)
-    return build(profile, seeds, device=device, progress=progress, log=log,
+    return build(profile, seeds, device=device, progress=progress, log=log, ray=ray,
                  **({"remedies": chosen} if name == "remedies" else {"rows": chosen}))
 
 
