@@ -60,3 +60,15 @@ def test_iw_log_px_float32_fused_within_rounding_of_unfused(monkeypatch):
     monkeypatch.setattr(likelihood, "fused_log_lik", lambda *a: None)
     slow = iw_log_px(model, x, 40, batch_size=16, seed=1)
     assert (fast - slow).abs().max() < 1e-3                                   # nats, on values of ~550 nats
+
+
+def test_fused_log_lik_on_a_device_without_blocks_takes_the_chunk_whole():
+    # the path a GPU takes (no BLOCK_ELEMENTS entry: one block per chunk), traced on the meta device
+    model, x = _model_and_data()
+    model = model.to("meta")
+    z = torch.empty(6, x.shape[0], model.latent_dim, device="meta")
+    with torch.inference_mode():
+        f = fused_log_lik(model, x.to("meta"))
+        assert f.samples_per_block is None
+        out = f(z)
+    assert out.shape == (6, x.shape[0]) and out.device.type == "meta"

@@ -30,12 +30,19 @@ def fused_log_lik(model, x: torch.Tensor):
     (bf16 runs the unfused path). Call it under torch.no_grad() or torch.inference_mode() only."""
     if getattr(model, "likelihood", None) != "bernoulli" or type(getattr(model, "decoder", None)) is not MLPDecoder:
         return None
-    if torch.is_autocast_enabled(x.device.type):
+    if _autocast_on(x.device.type):
         return None
     layers = list(model.decoder.net)
     if not isinstance(layers[-1], nn.Linear) or not all(isinstance(m, (nn.Linear, nn.ELU)) for m in layers):
         return None
     return _FusedBernoulliMLP(layers, x.reshape(x.shape[0], -1).to(layers[-1].weight.dtype))
+
+
+def _autocast_on(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except RuntimeError:                     # a device type autocast does not know (meta): no autocast there
+        return False
 
 
 class _FusedBernoulliMLP:
