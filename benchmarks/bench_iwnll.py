@@ -36,7 +36,7 @@ from vaelab.metrics.likelihood import samples_per_chunk
 from vaelab.runtime import PRECISIONS
 from vaelab.models.distributions import standard_normal_log_prob
 
-from _common import PeakMemory, add_common_args, apply_threads, emit, record, timed
+from _common import PeakMemory, add_common_args, apply_threads, emit, record, timed, timed_cpu
 from _flops import linear_shapes, matmul_peak, mlp_flops, spread
 from _memory import fresh_peak_mb
 
@@ -78,8 +78,8 @@ def unfused():
         likelihood.fused_log_lik = keep
 
 
-def trained_model(name: str, epochs: int, train_size: int | None, device):
-    cfg = vaelab.TrainConfig(dataset=name, model="mlp", hidden=[512, 512], latent_dim=32, epochs=epochs,
+def trained_model(name: str, epochs: int, train_size: int | None, device, hidden=(512, 512), latent_dim=32):
+    cfg = vaelab.TrainConfig(dataset=name, model="mlp", hidden=list(hidden), latent_dim=latent_dim, epochs=epochs,
                              binarize="static" if name == "digits" else None, train_size=train_size)
     model, _ = vaelab.load_or_train(cfg, device=device, progress=False)
     return model.eval()
@@ -100,6 +100,8 @@ def main(argv=None) -> dict:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tape-max-gb", type=float, default=16.0)
     p.add_argument("--no-loop", action="store_true", help="time the batched path only (no baseline, no check)")
+    p.add_argument("--hidden", type=int, nargs="+", default=[512, 512])
+    p.add_argument("--latent-dim", type=int, default=32)
     p.add_argument("--repeats", type=int, default=3, help="alternating pairs of fused and unfused fp32 runs")
     p.add_argument("--no-fresh-memory", action="store_true", help="skip the fresh-process peak-memory run per K")
     add_common_args(p)
@@ -107,7 +109,7 @@ def main(argv=None) -> dict:
     threads = apply_threads(args.threads)
     device = vaelab.pick_device(args.device)
     name = args.dataset or default_dataset()
-    model = trained_model(name, args.train_epochs, args.train_size, device)
+    model = trained_model(name, args.train_epochs, args.train_size, device, args.hidden, args.latent_dim)
     test = load_dataset(name, "test", binarize="static" if name == "digits" else None)
     if args.n:
         test = subset(test, args.n, seed=0)
@@ -122,14 +124,15 @@ def main(argv=None) -> dict:
         iw_log_px(model, x[:min(n, 8)], min(k, 64), batch_size=args.batch_size)              # warm-up
         with unfused():
             iw_log_px(model, x[:min(n, 8)], min(k, 64), batch_size=args.batch_size)
-        secs, peaks, mem_mb = {"fused": [], "unfused": []}, [], 0.0
+        secs, cpu, peaks, mem_mb = {"fused": [], "unfused": []}, {"fused": [], "unfused": []}, [], 0.0
         for rep in range(args.repeats):                    # alternate, so load drift hits both alike
             peaks.append(matmul_peak(device, shapes, rows=args.batch_size * 2))
             for which in (("fused", "unfused") if rep % 2 == 0 else ("unfused", "fused")):
                 with PeakMemory(device) as mem, (unfused() if which == "unfused" else contextlib.nullcontext()):
-                    lp, s = timed(iw_log_px, device, model, x, k, batch_size=args.batch_size, chunk=chunk,
-                                  seed=args.seed)
+                    lp, s, c = timed_cpu(iw_log_px, device, model, x, k, batch_size=args.batch_size, chunk=chunk,
+                                         seed=args.seed)
                 secs[which].append(s)
+                cpu[which].append(c if device.type == "cpu" else s)
                 if which == "fused":
                     batched["fp32"], mem_mb = lp.float(), max(mem_mb, mem.mb)
                 else:
@@ -137,12 +140,14 @@ def main(argv=None) -> dict:
         peaks.append(matmul_peak(device, shapes, rows=args.batch_size * 2))
         s = statistics.median(secs["fused"])
         peak = statistics.median(p["peak"] for p in peaks)
-        gflops = n * k * flops / s / 1e9
+        gflops = n * k * flops / statistics.median(cpu["fused"]) / 1e9
         ratios = [u / f for u, f in zip(secs["unfused"], secs["fused"])]
         fp32 = {"K": k, "n": n, "precision": "fp32", "batched_s": s, "images_per_s": n / s,
                 "batched_s_per_10k": s * 10000 / n, "batched_peak_mb": mem_mb, "nll": float(-batched["fp32"].mean()),
                 "gflops": gflops, "peak_gflops": peak, "pct_of_peak": 100 * gflops / peak,
-                "unfused_gflops": n * k * flops / statistics.median(secs["unfused"]) / 1e9,
+                "gflops_wall": n * k * flops / s / 1e9,
+                "unfused_gflops": n * k * flops / statistics.median(cpu["unfused"]) / 1e9,
+                "cpu_seconds_each_run": cpu,
                 "fused_speedup": statistics.median(ratios), "fused_speedup_spread": spread(ratios),
                 "fused_vs_unfused_max_abs_diff": float((batched["fp32"] - unfused_lp).abs().max()),
                 "matmul_peaks": peaks, "seconds_each_run": secs}
@@ -181,7 +186,7 @@ def main(argv=None) -> dict:
     if len(args.precision) > 1 or args.precision != ["fp32"]:
         columns += ["speedup_vs_fp32", "nll_diff_vs_fp32"]
     columns += ["batched_peak_mb"] + ([] if args.no_fresh_memory or device.type != "cpu" else ["fresh_process_peak_mb"])
-    arch = "-".join(str(h) for h in [x[0].numel(), 512, 512, d])
+    arch = "-".join(str(h) for h in [x[0].numel(), *args.hidden, d])
     notes += [f"model: MLP VAE {arch} (Bernoulli), load_or_train, {args.train_epochs} epochs on {name}"
               + (f" ({args.train_size} training examples)" if args.train_size else ""),
               f"batch_size {args.batch_size}, samples per chunk: iw_log_px's rule unless --chunk; {threads} CPU "
@@ -190,11 +195,13 @@ def main(argv=None) -> dict:
               "nats; check <= 0.01)", "batched_s_per_10k: batched seconds scaled linearly to 10k images; GPU target "
               "for K = 5000: <= 5 s",
               f"gflops: the decoder's matmul FLOPs ({flops / 1e6:.3g} MFLOP per image and sample, forward only; the "
-              "encoder's once per image is left out) over the fused fp32 run's median seconds; peak_gflops: the best "
+              "encoder's once per image is left out) over the fused fp32 run's median CPU seconds (this process's CPU "
+              "time on a CPU, which other jobs on a shared machine do not inflate; gflops_wall: over wall seconds); "
+              "peak_gflops: the best "
               f"fp32 matmul of this run (a 2048^2 square or the decoder's own layer shapes at {2 * args.batch_size} "
               f"rows), measured before each of the {args.repeats} pairs and after the last, median; pct_of_peak = "
               "gflops / peak_gflops",
-              "fused_speedup: unfused seconds / fused seconds, median over alternating pairs (min/median/max in "
+              "fused_speedup: unfused wall seconds / fused wall seconds, median over alternating pairs (min/median/max in "
               "fused_speedup_spread); unfused = the same iw_log_px, same draws, with log p(x|z) as "
               "model.decode(z).log_prob(x) (the path before issue #20)",
               "batched_peak_mb: peak-RSS growth in this process (coarse, and it inherits the allocator's state from "
