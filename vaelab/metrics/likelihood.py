@@ -65,7 +65,9 @@ def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int 
 
     Memory is bounded by `batch_size` examples and `chunk` samples at a time (auto: about
     CHUNK_ELEMENTS[device] decoder outputs); the chunks are combined exactly with a running logsumexp,
-    so the value does not depend on the chunking beyond Monte Carlo noise.
+    so the value does not depend on the chunking beyond Monte Carlo noise. MLP decoders with a Bernoulli likelihood
+    (in fp32/tf32) take a fused log p(x|z) (vaelab.models.fused: no (chunk, batch, pixels) temporaries besides the
+    logits, buffers reused): the same draws and the same values up to float rounding, and peak memory flat in K.
 
     log_prior: None (the N(0, I) prior) or a callable z (M, d) -> (M,) log prior density, e.g. an EBM prior's
     unnormalised log density (vaelab.metrics.encoder_free subtracts its log Z); needs an explicit `proposal`.
