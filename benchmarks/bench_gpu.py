@@ -87,6 +87,8 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tiny", action="store_true", help="toy sizes on the built-in digits: the code path only")
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16"],
+                   help="arithmetic of the -log p(x) figure (tf32/bf16 on Ampere and later: vaelab check)")
     p.add_argument("--skip", nargs="*", default=[], choices=["training", "nll", "gaps", "savae"])
     add_common_args(p, device="cuda", threads=1)
     args = p.parse_args(argv)
@@ -104,8 +106,9 @@ def main(argv=None) -> dict:
         x = test_images(s, s["points"], device)
         iw_log_px(model, x[:16], 16)                                  # warm-up
         with PeakMemory(device) as mem:
-            lp, sec = timed(iw_log_px, device, model, x, s["k"], seed=0)
-        rows.append({"figure": f"-log p(x), K = {s['k']}, {x.shape[0]} test images: seconds", "value": sec,
+            lp, sec = timed(iw_log_px, device, model, x, s["k"], seed=0, precision=args.precision)
+        rows.append({"figure": f"-log p(x), K = {s['k']}, {x.shape[0]} test images, {args.precision}: seconds",
+                     "value": sec,
                      "nll": float(-lp.mean()), "peak_mb": mem.mb, "goal": "<= 5 s on H100/H200 (10k images)"})
     if "gaps" not in args.skip:
         x = test_images(s, s["gap_points"], device)
