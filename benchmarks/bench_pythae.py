@@ -27,7 +27,11 @@ from _flops import spread
 
 def pythae_twin(model):
     """A pythae VAE whose encoder and decoder are `model`'s own modules (no copy of the weights)."""
-    from pythae.models import VAE, VAEConfig
+    try:
+        from pythae.models import VAE, VAEConfig
+    except ImportError as err:
+        raise SystemExit("this optional benchmark needs pythae 0.1.2, which vaelab does not depend on: pip install "
+                         f"--no-deps pythae==0.1.2 'pydantic<2' imageio ({err})") from err
     from pythae.models.base.base_utils import ModelOutput
     from pythae.models.nn import BaseDecoder, BaseEncoder
 
