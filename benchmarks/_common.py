@@ -63,6 +63,17 @@ def timed(fn, device, *args, **kwargs):
     return out, time.perf_counter() - t0
 
 
+def timed_cpu(fn, device, *args, **kwargs):
+    """(fn's result, wall seconds, CPU seconds of this process). On a CPU shared with other jobs the wall clock
+    counts the time the scheduler gave them; the process's CPU time counts only this run's own (for a run on one
+    thread, what its FLOP rate should be divided by). On a GPU the CPU seconds mean little: read the wall."""
+    sync(device)
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn(*args, **kwargs)
+    sync(device)
+    return out, time.perf_counter() - w0, time.process_time() - c0
+
+
 class PeakMemory:
     """`with PeakMemory(device) as m: ...` then m.mb: peak memory growth during the block, in MB.
 

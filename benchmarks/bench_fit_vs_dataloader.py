@@ -28,7 +28,16 @@ import vaelab
 from vaelab.data import available_datasets, load_dataset, subset
 from vaelab.models import build_model
 
-from _common import PeakMemory, add_common_args, apply_threads, emit, record, timed
+from _common import PeakMemory, add_common_args, apply_threads, emit, record, timed_cpu
+from _flops import linear_shapes, matmul_peak, mlp_flops, spread
+
+
+def train_flops_per_example(model) -> int:
+    """Matmul FLOPs of one training example: forward F (encoder + decoder), backward 2F (input and weight
+    gradients) less the input gradient of the encoder's first layer, which autograd skips (x needs none)."""
+    first = next(m for m in model.encoder.modules() if isinstance(m, torch.nn.Linear))
+    forward = mlp_flops(model.encoder) + mlp_flops(model.decoder)
+    return 3 * forward - 2 * first.in_features * first.out_features
 
 
 def textbook_epoch(model, opt, loader, device):
@@ -93,29 +102,42 @@ def main(argv=None) -> dict:
     for batch in args.batch_size:
         for run in methods.values():
             run(1, batch)                                    # warm-up: allocator, kernels, caches
-        secs, peak = {k: [] for k in methods}, {}
+        secs, cpu, peak, peaks = {k: [] for k in methods}, {k: [] for k in methods}, {}, []
+        shapes = linear_shapes(init.encoder) + linear_shapes(init.decoder)
         for rep in range(args.repeats):
+            peaks.append(matmul_peak(device, shapes, rows=batch)["peak"])
             for method in (list(methods) if rep % 2 == 0 else list(methods)[::-1]):
                 with PeakMemory(device) as mem:
-                    _, s = timed(methods[method], device, args.epochs, batch)
+                    _, s, c = timed_cpu(methods[method], device, args.epochs, batch)
                 secs[method].append(s / args.epochs)
+                cpu[method].append((c if device.type == "cpu" else s) / args.epochs)
                 peak[method] = max(peak.get(method, 0.0), mem.mb)
+        peaks.append(matmul_peak(device, shapes, rows=batch)["peak"])
         med = {k: statistics.median(v) for k, v in secs.items()}
+        gflops = len(ds) * train_flops_per_example(init) / statistics.median(cpu["vaelab_fit"]) / 1e9
+        ratios = [b / f for f, b in zip(secs["vaelab_fit"], secs["textbook_dataloader"])]
         rows.append({"batch_size": batch, "fit_samples_per_s": len(ds) / med["vaelab_fit"],
                      "textbook_samples_per_s": len(ds) / med["textbook_dataloader"],
                      "speedup": med["textbook_dataloader"] / med["vaelab_fit"],
                      "fit_s_per_epoch": med["vaelab_fit"], "textbook_s_per_epoch": med["textbook_dataloader"],
                      "fit_peak_mb": peak["vaelab_fit"], "textbook_peak_mb": peak["textbook_dataloader"],
-                     "s_per_epoch_each_run": secs})
+                     "s_per_epoch_each_run": secs, "cpu_s_per_epoch_each_run": cpu, "speedup_spread": spread(ratios), "fit_gflops": gflops,
+                     "peak_gflops": statistics.median(peaks), "pct_of_peak": 100 * gflops / statistics.median(peaks),
+                     "matmul_peaks": peaks})
     rec = record("fit_throughput", f"Training throughput: vaelab.fit vs a textbook DataLoader loop (MLP {arch}, "
                  f"{name}, {len(ds)} training examples)", "textbook_dataloader (pytorch/examples vae/main.py style)",
                  device, {**vars(args), "dataset": name, "n_train": len(ds), "model": f"mlp {arch}"},
-                 ["batch_size", "fit_samples_per_s", "textbook_samples_per_s", "speedup", "fit_peak_mb",
-                  "textbook_peak_mb"], rows,
+                 ["batch_size", "fit_samples_per_s", "textbook_samples_per_s", "speedup", "fit_gflops", "peak_gflops",
+                  "pct_of_peak", "fit_peak_mb", "textbook_peak_mb"], rows,
                  [f"whole {args.epochs}-epoch trainings, set-up included, median of {args.repeats} alternating runs "
                   f"after one warm-up epoch; {threads} CPU thread(s)",
                   "speedup = fit samples/s / textbook samples/s; target: >= 1 on CPU, >= 20 on GPU at batch 128",
-                  "peak memory: growth during one timed run (CUDA: max_memory_allocated; CPU: peak RSS, coarse)"])
+                  "peak memory: growth during one timed run (CUDA: max_memory_allocated; CPU: peak RSS, coarse)",
+                  f"fit_gflops: matmul FLOPs of training ({train_flops_per_example(init) / 1e6:.3g} MFLOP per example: "
+                  "forward, and backward as twice the forward less the encoder's first-layer input gradient) over fit's "
+                  "median CPU seconds of this process (wall seconds on a GPU), set-up and epoch-end statistics included; peak_gflops: the best fp32 matmul of this "
+                  "run (2048^2, or the model's layer shapes at the batch size), measured before each pair and after "
+                  "the last, median; speedup_spread: min/median/max of the per-pair ratios"])
     return emit(rec, args.json)
 
 

@@ -111,3 +111,15 @@ def test_notebook_benchmark_times_each_notebook_and_reports_failures(tmp_path):
     rows = {r["notebook"]: r for r in rec["rows"]}
     assert rows["00_good"]["ok"] and rows["00_good"]["seconds"] > 0 and rows["00_good"]["target_s"] == 120
     assert not rows["01_bad"]["ok"] and "boom" in rows["01_bad"]["error"] and not rows["01_bad"]["within_target"]
+
+
+def test_gpu_benchmark_runs_end_to_end_at_the_tiny_size_on_cpu(tmp_path):
+    # the one command that prints the GPU figures (benchmarks/bench_gpu.py --device cuda), at a toy size on CPU
+    run("bench_gpu.py", "--device", "cpu", "--tiny", "--json", str(tmp_path / "gpu.json"))
+    rec = json.loads((tmp_path / "gpu.json").read_text())
+    check_record(rec, "gpu_figures")
+    figures = [r["figure"] for r in rec["rows"]]
+    assert len(figures) == 5 and figures[0].startswith("training") and "K = 50" in figures[1]
+    assert figures[3].startswith("SA-VAE step, K = 2, hvp fd") and rec["rows"][3]["value"] > 1
+    assert set(rec["rows"][0]["spread"]) == {"min", "median", "max"} and rec["rows"][0]["value"] > 0
+    assert rec["rows"][2]["amortization_gap"] == rec["rows"][2]["amortization_gap"]      # a number, not NaN

@@ -35,6 +35,9 @@ def test_check_reports_offline_datasets():
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["datasets"]["digits"] == "built-in" and "torch" in report["versions"]
+    from vaelab.runtime import bf16_support
+    native, why = bf16_support("cpu" if "cpu" in report["device"] else report["device"].split()[0])
+    assert report["bf16"].startswith("native" if native else "not native") and why in report["bf16"]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -12,6 +12,14 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def _bf16_line(dev) -> str:
+    from .runtime import bf16_support
+
+    native, why = bf16_support(dev)
+    return (f"native ({why}): --precision bf16 can be faster than fp32" if native else
+            f"not native ({why}): keep fp32, bf16 would be emulated and slower")
+
+
 def environment_report() -> dict:
     import torch
 
@@ -28,6 +36,7 @@ def environment_report() -> dict:
         "versions": {name: _version(name) for name in
                      ("torch", "numpy", "scikit-learn", "matplotlib", "seaborn", "ipywidgets", "jupyterlab", "tqdm")},
         "device": str(dev) + (f" ({gpu})" if gpu else ""),
+        "bf16": _bf16_line(dev),
         "quick_mode": is_quick(),
         "widget_frontend": (f"jupyterlab_widgets {widgets_frontend}" if widgets_frontend != "not installed"
                             else "missing: pip install jupyterlab_widgets (widgets would show as text)"),

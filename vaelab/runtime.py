@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -127,6 +128,11 @@ def precision(name: str, device: str | torch.device = "cpu"):
     if name not in PRECISIONS:
         raise ValueError(f"precision={name!r} is not one of {PRECISIONS}")
     if name == "bf16":
+        native, why = bf16_support(device)
+        if not native:
+            warnings.warn(f"precision='bf16' on {torch.device(device)}, which has no native bf16 ({why}): it is "
+                          "emulated and usually slower than fp32 here; use precision='fp32' (see `vaelab check`)",
+                          RuntimeWarning, stacklevel=3)
         with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
             yield
     elif name == "tf32":
@@ -138,3 +144,49 @@ def precision(name: str, device: str | torch.device = "cpu"):
             torch.set_float32_matmul_precision(before)
     else:
         yield
+
+
+# CPU feature flags (Linux /proc/cpuinfo names) that give bf16 arithmetic in hardware: dot products on AVX-512
+# (Intel Cooper Lake+, AMD Zen 4+) and the AMX tiles (Intel Sapphire Rapids+). Without them bf16 is converted to
+# fp32 and back around every operation: slower than fp32.
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def _cpu_flags() -> set[str] | None:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return None
+
+
+def bf16_from_cpu_flags(flags) -> tuple[bool, str]:
+    have = [f for f in BF16_CPU_FLAGS if f in set(flags)]
+    return (True, "CPU flags " + ", ".join(have)) if have else \
+        (False, "the CPU lacks " + " and ".join(BF16_CPU_FLAGS))
+
+
+def bf16_from_capability(major: int, minor: int) -> tuple[bool, str]:
+    native = major >= 8                                   # Ampere (8.0) and later: bf16 tensor cores
+    return native, f"compute capability {major}.{minor} ({'>=' if native else '<'} 8.0)"
+
+
+def bf16_support(device: str | torch.device = "cpu") -> tuple[bool, str]:
+    """(native, why): whether `device` does bf16 arithmetic in hardware, so that precision='bf16' can be faster
+    than fp32. cpu: the flags avx512_bf16 or amx_bf16 (Linux /proc/cpuinfo; elsewhere torch's own probe);
+    cuda: compute capability >= 8.0; other devices: not claimed."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return bf16_from_capability(*torch.cuda.get_device_capability(dev))
+    if dev.type == "cpu":
+        flags = _cpu_flags()
+        if flags is not None:
+            return bf16_from_cpu_flags(flags)
+        probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+        if probe is not None and probe():
+            return True, "torch reports avx512_bf16"
+        return False, "no bf16 CPU feature found"
+    return False, f"native bf16 on {dev.type} is not known to vaelab"

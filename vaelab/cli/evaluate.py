@@ -12,8 +12,9 @@ def add_parser(sub) -> None:
     e.add_argument("--device", default="auto")
     e.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16"],
                    help="arithmetic of the -log p(x) estimate: bf16 autocast moves it by < 0.05 nats and is faster only "
-                        "where the hardware has native bf16 (2.5x on an AMD EPYC with avx512_bf16; slower on a "
-                        "CPU without it; measure with benchmarks/bench_iwnll.py)")
+                        "where the hardware has native bf16 (`vaelab check` says; 1.0-2.2x on an AMD EPYC with "
+                        "avx512_bf16, one thread; slower, and warned about, without it; measure with "
+                        "benchmarks/bench_iwnll.py)")
     e.add_argument("--chains", type=int, default=8,
                    help="--objective sri / --prior ebm runs: MALA chains per example that fit the IS proposal")
     e.add_argument("--chain-steps", type=int, default=200, help="steps of those chains")

@@ -8,6 +8,7 @@ import torch
 from ..checks import check_finite, check_int
 from ..inference.families import rows_of
 from ..models.distributions import standard_normal_log_prob
+from ..models.fused import fused_log_lik
 from ..runtime import precision as arithmetic
 
 # Elements of the largest (samples x batch x data) tensor one chunk may hold. On a GPU ~128 MB of float32 keeps
@@ -64,7 +65,9 @@ def iw_log_px(model, x: torch.Tensor, k: int, batch_size: int = 500, chunk: int 
 
     Memory is bounded by `batch_size` examples and `chunk` samples at a time (auto: about
     CHUNK_ELEMENTS[device] decoder outputs); the chunks are combined exactly with a running logsumexp,
-    so the value does not depend on the chunking beyond Monte Carlo noise.
+    so the value does not depend on the chunking beyond Monte Carlo noise. MLP decoders with a Bernoulli likelihood
+    (in fp32/tf32) take a fused log p(x|z) (vaelab.models.fused: no (chunk, batch, pixels) temporaries besides the
+    logits, buffers reused): the same draws and the same values up to float rounding, and peak memory flat in K.
 
     log_prior: None (the N(0, I) prior) or a callable z (M, d) -> (M,) log prior density, e.g. an EBM prior's
     unnormalised log density (vaelab.metrics.encoder_free subtracts its log Z); needs an explicit `proposal`.
@@ -98,14 +101,21 @@ def _iw_batch(model, x, start, batch_size, k, chunk, proposal, generator, log_pr
     xb = x[start:start + batch_size]
     # the proposal's rows for this batch: the encoder runs once per batch, not once per chunk
     q = model.encode(xb) if proposal is None else rows_of(proposal, slice(start, start + batch_size))
-    parts = []
-    for n in _chunk_sizes(model, xb, k, chunk):
+    # log p(x|z) without the (K', B, pixels) temporaries of decode(z).log_prob(xb) where the model allows it
+    log_lik = fused_log_lik(model, xb) or (lambda z: model.decode(z).log_prob(xb))
+    sizes = _chunk_sizes(model, xb, k, chunk)
+    # one row per chunk, allocated at the first: the loop allocates nothing that outlives its chunk
+    parts = None
+    for i, n in enumerate(sizes):
         z = q.rsample(n, generator=generator)                                 # (K', B, d)
         prior = standard_normal_log_prob(z) if log_prior is None else \
             log_prior(z.reshape(-1, z.shape[-1])).view(z.shape[:-1])
-        log_w = model.decode(z).log_prob(xb) - (q.log_prob(z) - prior)    # as objectives.log_importance_weights
-        parts.append(torch.logsumexp(log_w.to(torch.promote_types(log_w.dtype, torch.float32)), 0))  # bf16 -> fp32
-    return torch.logsumexp(torch.stack(parts), 0) - math.log(k)
+        log_w = log_lik(z) - (q.log_prob(z) - prior)                        # as objectives.log_importance_weights
+        log_w = log_w.to(torch.promote_types(log_w.dtype, torch.float32))   # bf16 -> fp32
+        if parts is None:
+            parts = log_w.new_empty(len(sizes), xb.shape[0])
+        parts[i] = torch.logsumexp(log_w, 0)
+    return torch.logsumexp(parts, 0) - math.log(k)
 
 
 @torch.inference_mode()

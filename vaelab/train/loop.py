@@ -176,7 +176,7 @@ def fit(model, data, objective="elbo", *, epochs: int = 10, batch_size: int = 12
         x[torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:1000].to(dev)]
 
     def batch(rows):
-        xb = x[rows]
+        xb = torch.index_select(x, 0, rows)            # = x[rows], bit for bit; 3-5x faster than advanced indexing on CPU
         return torch.bernoulli(xb) if dynamic else xb
 
     aggressive = None
