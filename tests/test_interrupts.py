@@ -33,9 +33,16 @@ def _env(tmp_path) -> dict:
     return {**env, "VAELAB_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1", "VAELAB_PROGRESS": "1"}
 
 
+def _default_sigint() -> None:
+    # A job started in the background by a non-interactive shell (`cmd &`, as some CI runners and nohup wrappers
+    # do) inherits SIGINT *ignored*, and Python then installs no KeyboardInterrupt handler, so Ctrl-C could never
+    # reach vaelab. Give the child what a terminal gives it: the default disposition.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args, tmp_path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=_env(tmp_path), cwd=tmp_path)
+                            env=_env(tmp_path), cwd=tmp_path, preexec_fn=_default_sigint)
 
 
 def _wait_for(proc: subprocess.Popen, pattern: str, limit: float = 300) -> str:
