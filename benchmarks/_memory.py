@@ -14,17 +14,18 @@ from pathlib import Path
 
 import torch
 
+from vaelab.train.checkpoint import save_checkpoint
+
 CHILD = r"""
 import json, sys, torch
 from vaelab.metrics import iw_log_px
-from vaelab.models import model_from_config
+from vaelab.train.checkpoint import load_checkpoint
 from vaelab.train.cost import _peak_kb, _reset_peak
 torch.set_num_threads(1)
-saved = torch.load(sys.argv[1], weights_only=False)
-model = model_from_config(saved["config"])
-model.load_state_dict(saved["state"])
+model, _ = load_checkpoint(sys.argv[1])
 model.eval()
-x, k, batch_size, chunk = saved["x"], *map(int, sys.argv[2:5])
+x = torch.load(sys.argv[2], weights_only=True)
+k, batch_size, chunk = map(int, sys.argv[3:6])
 iw_log_px(model, x[:8], 4, batch_size=batch_size)
 base = _reset_peak()
 iw_log_px(model, x, k, batch_size=batch_size, chunk=chunk or None)
@@ -35,11 +36,12 @@ print(json.dumps({"peak_growth_mb": (_peak_kb() - base) / 1024}))
 def fresh_peak_mb(model, x: torch.Tensor, k: int, batch_size: int, chunk: int | None = None) -> float:
     """Peak-RSS growth (MB) of iw_log_px(model, x, k, batch_size, chunk) run alone in a fresh process, 1 thread."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "run.pt"
-        torch.save({"config": model.config, "state": {k_: v.cpu() for k_, v in model.state_dict().items()},
-                    "x": x.cpu()}, path)
+        path, data = Path(tmp) / "model.pt", Path(tmp) / "x.pt"
+        save_checkpoint(path, model)                # the package's own format, loaded with weights_only=True
+        torch.save(x.cpu(), data)
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        r = subprocess.run([sys.executable, "-c", CHILD, str(path), str(k), str(batch_size), str(chunk or 0)],
+        r = subprocess.run([sys.executable, "-c", CHILD, str(path), str(data), str(k), str(batch_size),
+                            str(chunk or 0)],
                            capture_output=True, text=True, env=env, timeout=3600)
     if r.returncode:
         raise RuntimeError(f"the fresh-process memory run failed: {r.stderr[-2000:]}")
