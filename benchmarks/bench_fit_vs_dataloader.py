@@ -9,7 +9,11 @@ alternate so drift in machine load hits both alike.
 
     python benchmarks/bench_fit_vs_dataloader.py [--dataset binarized_mnist] [--batch-size 128 1024] [--epochs 3]
         [--repeats 3] [--train-size N] [--hidden 512 512] [--latent-dim 32] [--device cpu|cuda] [--threads 1]
-        [--json out.json]
+        [--compile] [--json out.json]
+
+--compile adds a third method, vaelab.fit(compile=True) (vaelab.train.compiled), timed alike. Its compilation
+happens in its warm-up epoch and is reported as compile_s (its warm-up seconds less the eager fit's); judge it on
+a long run, e.g. --epochs 300: it wins when 300 epochs' saving exceeds compile_s.
 
 Uses binarized MNIST from the data directory (VAELAB_DATA_DIR) when it is there, else digits. Figure of merit:
 `speedup` = vaelab.fit samples/s / textbook samples/s (medians over the repeats), per batch size.
@@ -28,7 +32,7 @@ import vaelab
 from vaelab.data import available_datasets, load_dataset, subset
 from vaelab.models import build_model
 
-from _common import PeakMemory, add_common_args, apply_threads, emit, record, timed_cpu
+from _common import PeakMemory, add_common_args, apply_threads, emit, record, timed, timed_cpu
 from _flops import linear_shapes, matmul_peak, mlp_flops, spread
 
 
@@ -71,6 +75,7 @@ def main(argv=None) -> dict:
     p.add_argument("--train-size", type=int, default=None, help="a seeded subset of the training split")
     p.add_argument("--hidden", type=int, nargs="+", default=[512, 512])
     p.add_argument("--latent-dim", type=int, default=32)
+    p.add_argument("--compile", action="store_true", help="also time vaelab.fit(compile=True)")
     add_common_args(p, threads=None)
     args = p.parse_args(argv)
     threads = apply_threads(args.threads)
@@ -85,10 +90,10 @@ def main(argv=None) -> dict:
     init = build_model("mlp", ds.meta["shape"], args.latent_dim, args.hidden)
     arch = "-".join(str(h) for h in [ds.x[0].numel(), *args.hidden, args.latent_dim])
 
-    def run_fit(epochs, batch):
+    def run_fit(epochs, batch, compile=False):
         model = copy.deepcopy(init).to(device)
         vaelab.fit(model, ds, "elbo", epochs=epochs, batch_size=batch, seed=0, device=device, progress=False,
-                   collapse_warning=False)
+                   collapse_warning=False, compile=compile)
 
     def run_textbook(epochs, batch):
         model = copy.deepcopy(init).to(device)
@@ -98,10 +103,13 @@ def main(argv=None) -> dict:
             textbook_epoch(model, opt, loader, device)
 
     methods = {"vaelab_fit": run_fit, "textbook_dataloader": run_textbook}
+    if args.compile:
+        methods["vaelab_fit_compiled"] = lambda epochs, batch: run_fit(epochs, batch, compile=True)
     rows = []
     for batch in args.batch_size:
-        for run in methods.values():
-            run(1, batch)                                    # warm-up: allocator, kernels, caches
+        warm = {}
+        for name, run in methods.items():
+            _, warm[name] = timed(run, device, 1, batch)     # warm-up: allocator, kernels, caches (and compilation)
         secs, cpu, peak, peaks = {k: [] for k in methods}, {k: [] for k in methods}, {}, []
         shapes = linear_shapes(init.encoder) + linear_shapes(init.decoder)
         for rep in range(args.repeats):
@@ -124,11 +132,20 @@ def main(argv=None) -> dict:
                      "s_per_epoch_each_run": secs, "cpu_s_per_epoch_each_run": cpu, "speedup_spread": spread(ratios), "fit_gflops": gflops,
                      "peak_gflops": statistics.median(peaks), "pct_of_peak": 100 * gflops / statistics.median(peaks),
                      "matmul_peaks": peaks})
+        if args.compile:
+            c = "vaelab_fit_compiled"
+            cg = len(ds) * train_flops_per_example(init) / statistics.median(cpu[c]) / 1e9
+            rows[-1].update({"compiled_samples_per_s": len(ds) / med[c], "compiled_s_per_epoch": med[c],
+                             "compile_speedup": med["vaelab_fit"] / med[c],
+                             "compile_speedup_spread": spread([f / g for f, g in zip(secs["vaelab_fit"], secs[c])]),
+                             "compiled_gflops": cg, "compiled_pct_of_peak": 100 * cg / statistics.median(peaks),
+                             "compiled_peak_mb": peak[c], "compile_s": warm[c] - warm["vaelab_fit"]})
     rec = record("fit_throughput", f"Training throughput: vaelab.fit vs a textbook DataLoader loop (MLP {arch}, "
                  f"{name}, {len(ds)} training examples)", "textbook_dataloader (pytorch/examples vae/main.py style)",
                  device, {**vars(args), "dataset": name, "n_train": len(ds), "model": f"mlp {arch}"},
                  ["batch_size", "fit_samples_per_s", "textbook_samples_per_s", "speedup", "fit_gflops", "peak_gflops",
-                  "pct_of_peak", "fit_peak_mb", "textbook_peak_mb"], rows,
+                  "pct_of_peak", "fit_peak_mb", "textbook_peak_mb"]
+                 + (["compile_speedup", "compiled_pct_of_peak", "compile_s"] if args.compile else []), rows,
                  [f"whole {args.epochs}-epoch trainings, set-up included, median of {args.repeats} alternating runs "
                   f"after one warm-up epoch; {threads} CPU thread(s)",
                   "speedup = fit samples/s / textbook samples/s; target: >= 1 on CPU, >= 20 on GPU at batch 128",

@@ -113,7 +113,7 @@ SVI_PARAMS = {
 }
 SVI_DEFAULTS = {k: p.default for k, p in SVI_PARAMS.items()}
 KINDS = {mode: ObjectiveKind(mode, SVI_PARAMS, partial(partial, savae_loss, mode=mode), trains_encoder=mode != "svi",
-                             doc=f"Kim et al. (2018), Table 1: {mode}") for mode in SAVAE_MODES}
+                             compilable=False, doc=f"Kim et al. (2018), Table 1: {mode}") for mode in SAVAE_MODES}
 
 
 def make_savae_objective(name: str, **params) -> Objective:

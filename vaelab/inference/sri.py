@@ -66,5 +66,5 @@ KIND = ObjectiveKind(
             "langevin_step_end": Param(0.05, _size, "the last step size s_K > 0 (linear in between)"),
             "langevin_temperature": Param(0.2, lambda n, v: check_float(n, v, 0.0),
                                           "T >= 0, multiplying the noise (T = 1: the exact posterior's chain)")},
-    lambda **p: partial(sri_loss, **p), trains_encoder=False,
+    lambda **p: partial(sri_loss, **p), trains_encoder=False, compilable=False,
     doc="short-run inference: a decoder trained at Langevin posterior samples (Pang et al. 2021)")

@@ -38,7 +38,7 @@ def free_bits_loss(model, x: torch.Tensor, free_bits: float, kl_weight: float = 
     kl = t["kl_dim"].sum(-1)
     loss = t["rec"].mean() + kl_weight * free_bits_kl(t["kl_dim"], free_bits)
     return loss, {"loss": loss.detach(), "rec": t["rec"].mean().detach(), "kl": kl.mean().detach(),
-                  "elbo": -(t["rec"] + kl).mean().detach(), "kl_weight": torch.tensor(float(kl_weight))}
+                  "elbo": -(t["rec"] + kl).mean().detach(), "kl_weight": torch.as_tensor(kl_weight, dtype=torch.float32).detach().clone()}
 
 
 def cyclical_kl_weight(step: int, total_steps: int, cycles: int, ratio: float = 0.5) -> float:

@@ -7,9 +7,10 @@
 Each kind of objective is declared once, by an ObjectiveKind: its name, its parameters (default and check) and a
 maker that turns validated parameters into the loss function (model, x, kl_weight) -> (loss, stats). A parameter
 that the objective does not have is refused with the list of those it has; every value is range-checked.
-fit() reads two facts from the value instead of from its name: `encoder_first` (He et al. 2019's aggressive
-inner loop), `trains_encoder` (False for 'svi', which has no encoder to train) and `min_batch` (2 for
-'infovae', whose unbiased MMD² compares samples within a batch).
+fit() reads facts from the value instead of from its name: `encoder_first` (He et al. 2019's aggressive
+inner loop), `trains_encoder` (False for 'svi', which has no encoder to train), `min_batch` (2 for
+'infovae', whose unbiased MMD² compares samples within a batch) and `compilable` (False where the loss runs autograd
+itself, as the SVI steps of SA-VAE and the Langevin chains of SRI do: fit(compile=True) refuses those).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class Objective:
     encoder_first: bool = False
     trains_encoder: bool = True
     min_batch: int = 1
+    compilable: bool = True
 
     def __call__(self, model, x, kl_weight=1.0, **extra):
         return self.loss(model, x, kl_weight=kl_weight, **extra)
@@ -55,6 +57,7 @@ class ObjectiveKind:
     trains_encoder: bool = True
     min_batch: int = 1               # the fewest examples one batch may hold (an unbiased MMD² needs 2)
     doc: str = ""
+    compilable: bool = True          # False: the loss runs autograd inside (SVI steps, Langevin), no torch.compile
 
     def defaults(self) -> dict:
         return {k: p.default for k, p in self.params.items()}
@@ -67,7 +70,7 @@ class ObjectiveKind:
                              f"its parameters: {has}{_hint(unknown)}")
         values = {k: p.check(k, given.get(k, p.default)) for k, p in self.params.items()}
         return Objective(self.name, values, self.make(**values), self.encoder_first, self.trains_encoder,
-                         self.min_batch)
+                         self.min_batch, self.compilable)
 
 
 # Who uses a stray parameter, for the error message.
