@@ -5,7 +5,8 @@
 
 1. training: vaelab.fit against the textbook DataLoader loop (bench_fit_vs_dataloader.textbook_epoch), MLP VAE
    784-200-200-16, batch 128, same initial weights, alternating pairs of whole epochs; ratio min/median/max
-   (goal: >= 20x on a GPU);
+   (goal: >= 20x on a GPU); and the same with fit(compile=True), whose step replays as a CUDA graph on a GPU
+   (torch.compile mode "reduce-overhead"; vaelab.train.compiled), its compilation timed apart (--no-compile: skip);
 2. -log p(x), K = 5000, over the 10k binarized-MNIST test images with iw_log_px (goal: <= 5 s on H100/H200);
 3. the gap decomposition (inference_gaps) over the 10k test images, wall time;
 4. SA-VAE, K = 20 SVI steps (hvp 'fd' and 'exact'), one training step relative to a VAE step
@@ -42,14 +43,14 @@ def sizes(tiny: bool) -> dict:
                 train_epochs=50)
 
 
-def training_ratio(s: dict, device, batch: int) -> dict:
+def training_ratio(s: dict, device, batch: int, compile: bool = False) -> dict:
     ds = load_dataset(s["dataset"], "train", binarize=s["binarize"])
     torch.manual_seed(0)
     init = build_model("mlp", ds.meta["shape"], s["latent"], s["hidden"])
 
-    def fit_epochs():
+    def fit_epochs(compile=compile):
         vaelab.fit(copy.deepcopy(init), ds, "elbo", epochs=s["epochs"], batch_size=batch, seed=0, device=device,
-                   progress=False, collapse_warning=False)
+                   progress=False, collapse_warning=False, compile=compile)
 
     def textbook_epochs():
         model = copy.deepcopy(init).to(device)
@@ -58,16 +59,19 @@ def training_ratio(s: dict, device, batch: int) -> dict:
         for _ in range(s["epochs"]):
             textbook_epoch(model, opt, loader, device)
 
-    fit_epochs(), textbook_epochs()                                   # warm-up
+    warm_s = timed(fit_epochs, device)[1]                            # warm-up (and compilation)
+    textbook_epochs()
     fit_s, book_s = [], []
     for rep in range(s["pairs"]):
         order = [(fit_epochs, fit_s), (textbook_epochs, book_s)]
         for fn, out in (order if rep % 2 == 0 else order[::-1]):
             out.append(timed(fn, device)[1] / s["epochs"])
     ratios = [b / f for f, b in zip(fit_s, book_s)]
-    return {"figure": "training: textbook s/epoch / vaelab.fit s/epoch", "value": statistics.median(ratios),
+    how = "vaelab.fit(compile=True)" if compile else "vaelab.fit"
+    return {"figure": f"training: textbook s/epoch / {how} s/epoch", "value": statistics.median(ratios),
             "spread": spread(ratios), "fit_s_per_epoch": statistics.median(fit_s),
-            "textbook_s_per_epoch": statistics.median(book_s), "goal": ">= 20 on a GPU"}
+            "textbook_s_per_epoch": statistics.median(book_s), "goal": ">= 20 on a GPU",
+            **({"compile_s": warm_s - s["epochs"] * statistics.median(fit_s)} if compile else {})}
 
 
 def trained(s: dict, device):
@@ -90,6 +94,7 @@ def main(argv=None) -> dict:
     p.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16"],
                    help="arithmetic of the -log p(x) figure (tf32/bf16 on Ampere and later: vaelab check)")
     p.add_argument("--skip", nargs="*", default=[], choices=["training", "nll", "gaps", "savae"])
+    p.add_argument("--no-compile", action="store_true", help="skip the compiled-step training figure")
     add_common_args(p, device="cuda", threads=1)
     args = p.parse_args(argv)
     apply_threads(args.threads)
@@ -101,6 +106,8 @@ def main(argv=None) -> dict:
     rows = []
     if "training" not in args.skip:
         rows.append(training_ratio(s, device, args.batch_size))
+        if not args.no_compile:
+            rows.append(training_ratio(s, device, args.batch_size, compile=True))
     model = trained(s, device) if {"nll", "gaps"} - set(args.skip) else None
     if "nll" not in args.skip:
         x = test_images(s, s["points"], device)
