@@ -50,12 +50,15 @@ BENCHMARKS = {
         "quick": ["--dataset", "digits", "--points", "300", "--iw-samples", "500", "--steps", "200"],
         "full": ["--dataset", "binarized_mnist", "--points", "10000", "--iw-samples", "5000", "--steps", "300",
                  "--epochs", "100", "--hidden", "200", "200", "--latent-dim", "16"]}),
+    "compile_long_run": ("bench_compile.py", {
+        "quick": ["--train-size", "10000", "--epochs", "30"],
+        "full": ["--epochs", "300"]}),
     "notebooks_quick": ("bench_notebooks.py", {"quick": [], "full": []}),
     "collapse_remedies": ("bench_collapse_remedies.py", {
         "full": ["--img-dataset", "binarized_mnist", "--text-epochs", "40", "--img-epochs", "60"]}),
 }
 SHORT = {"fit": "fit_throughput", "iwnll": "iwnll_throughput", "savae": "savae_cost", "gaps": "gap_decomposition",
-         "notebooks": "notebooks_quick", "collapse": "collapse_remedies"}
+         "notebooks": "notebooks_quick", "collapse": "collapse_remedies", "compile": "compile_long_run"}
 
 
 def _names(given) -> list[str]:
