@@ -92,6 +92,10 @@ def test_inference_table_record_with_the_ais_column(monkeypatch, tmp_path):
     model, _ = load_or_train(cfg, device="cpu", progress=False)
     assert lm["ais_iw_nll"][1] == pytest.approx(float(decoder_only_nll(model, sub.x).double().mean()), abs=1e-4)
     assert rec["summary"]["sri"]["iw_minus_ais"][0] == pytest.approx(sum(rec["per_seed"]["sri"]["iw_minus_ais"]) / 2)
+    sri_ais = rec["per_seed"]["sri"]["ais_nll"]
+    assert rec["summary"]["sri"]["ais_minus_lm"][0] == pytest.approx((sri_ais[0] - lm["ais_nll"][0]
+                                                                      + sri_ais[1] - lm["ais_nll"][1]) / 2)
+    assert "ais_minus_lm" not in rec["summary"]["lm"]
     md = to_markdown(rec)
     assert "AIS NLL" in md and "IS − AIS (paired)" in md and "6 of the test sentences" in md
     assert '"ais": {' in to_json(rec)
@@ -112,5 +116,7 @@ def test_markdown_shows_the_ais_columns_only_when_measured():
     assert "AIS" not in to_markdown(rec)
     rec["ais"] = {"sentences": 100, "n_chains": 8, "n_steps": 100, "leapfrog": 5}
     md = to_markdown(rec)
+    summary["sri"]["ais_minus_lm"] = (1.0, 0.2)
+    md = to_markdown(rec)
     sri = [c.strip() for c in md.split("| sri |")[1].split("\n")[0].split("|")]
-    assert sri[-5:-2] == ["19.50 ± 0.10", "18.00 ± 0.10", "1.500 ± 0.050"]
+    assert sri[-6:-2] == ["19.50 ± 0.10", "18.00 ± 0.10", "1.500 ± 0.050", "1.00 ± 0.20"]

@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
                    help="inference only: also estimate every model's -log p(x) by AIS on N of the test sentences (the "
                         "same for every row and seed; default 0 = off) and report the paired difference of its "
                         "importance-sampling NLL to that. AIS here anneals from the prior N(0, I) to p(z|x) through "
-                        "p(z) p(x|z)^beta on a sigmoid schedule, one HMC move per temperature (quick: 8 chains x 100 "
+                        "p(z) p(x|z)^beta on a sigmoid schedule, one HMC move per temperature (quick: 8 chains x 200 "
                         "temperatures x 5 leapfrog steps): a stochastic lower bound on log p(x), so an upper bound on "
                         "the NLL in expectation, that needs no proposal (slow: minutes per model)")
     t.add_argument("--ais-steps", type=int, default=None, metavar="T",

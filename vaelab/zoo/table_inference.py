@@ -43,10 +43,10 @@ from .table_stats import check_profile, collect, fixed_test_subset, footer, mach
 ROWS = ("elbo", "savae", "sri")
 # MALA chains that choose the SRI row's importance-sampling proposal and give its E[z|x]: profile -> (chains, steps)
 CHAINS = {"quick": (4, 60), "lecture": (4, 100), "paper": (8, 200)}
-# the opt-in AIS cross-check (module docstring): profile -> ais_log_px settings. quick: measured converged on the
-# quick SRI model (RESULTS.md: doubling n_steps moves the NLL by less than its SE); lecture and paper: not measured
-# yet, longer annealing for the larger decoders
-AIS = {"quick": dict(n_chains=8, n_steps=100, leapfrog=5),
+# the opt-in AIS cross-check (module docstring): profile -> ais_log_px settings. quick: checked on the quick SRI
+# model by doubling n_steps (benchmarks/RESULTS.md, issue 18); lecture and paper: not measured yet, longer annealing
+# for the larger decoders
+AIS = {"quick": dict(n_chains=8, n_steps=200, leapfrog=5),
        "lecture": dict(n_chains=8, n_steps=500, leapfrog=10),
        "paper": dict(n_chains=16, n_steps=1000, leapfrog=10)}
 
@@ -149,8 +149,20 @@ def inference_table(profile: str = "quick", seeds: int = 3, device=None, progres
     return {"table": "inference", "profile": profile, "seeds": seeds, "device": str(dev), "dataset": ref.dataset,
             "n_test": len(test), "iw_samples": iw_samples, "svi": svi, "chains": list(chains), "ais": ais,
             "per_seed": per_seed,
-            "summary": summarise(per_seed, baseline=LM), "configs": configs, "paper": PAPER, "machine": machine(),
+            "summary": _summary(per_seed, ais is not None), "configs": configs, "paper": PAPER, "machine": machine(),
             "seconds": time.perf_counter() - t0}
+
+
+def _summary(per_seed: dict, ais: bool) -> dict:
+    """summarise's mean ± SE across seeds with nll_minus_lm; with the AIS column also ais_minus_lm, each row's AIS
+    NLL less the LM's exact NLL on the AIS subset, paired per seed (the gap to the LM with no proposal involved)."""
+    out = summarise(per_seed, baseline=LM)
+    if ais:
+        by_ais = summarise(per_seed, baseline=LM, key="ais_nll", diff="ais_minus_lm")
+        for row in out:
+            if row != LM:
+                out[row]["ais_minus_lm"] = by_ais[row]["ais_minus_lm"]
+    return out
 
 
 def inference_markdown(record: dict) -> str:
@@ -167,7 +179,7 @@ def inference_markdown(record: dict) -> str:
                  f"{ais['leapfrog']} leapfrog steps each (a lower bound on log p(x) in expectation); 'IS NLL' is the "
                  "row's own estimate on those sentences, 'IS − AIS' its paired difference (> 0: IS is the looser "
                  "bound); 'lm' is p(x|z) = p(x|0), so its AIS must equal its exact NLL")
-        cols[-1:-1] = ["IS NLL (AIS subset)", "AIS NLL", "IS − AIS (paired)"]
+        cols[-1:-1] = ["IS NLL (AIS subset)", "AIS NLL", "IS − AIS (paired)", "AIS − LM (paired)"]
     lines = [head, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row, m in record["summary"].items():
         def cell(key, digits=2):
@@ -175,7 +187,8 @@ def inference_markdown(record: dict) -> str:
         cells = [row, cell("iw_nll"), cell("nll_minus_lm") if row != LM else "0 (itself)", cell("kl"), cell("mi"),
                  cell("active_units", 1), cell("probe_acc", 3), cell("probe_chance", 3)]
         if ais:
-            cells += [cell("ais_iw_nll"), cell("ais_nll"), cell("iw_minus_ais", 3)]
+            cells += [cell("ais_iw_nll"), cell("ais_nll"), cell("iw_minus_ais", 3),
+                      cell("ais_minus_lm") if row != LM else "0 (itself)"]
         cells.append(cell("train_seconds_per_epoch", 1))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines + footer(record))
