@@ -120,3 +120,20 @@ def test_markdown_shows_the_ais_columns_only_when_measured():
     md = to_markdown(rec)
     sri = [c.strip() for c in md.split("| sri |")[1].split("\n")[0].split("|")]
     assert sri[-6:-2] == ["19.50 ± 0.10", "18.00 ± 0.10", "1.500 ± 0.050", "1.00 ± 0.20"]
+
+
+def test_the_cli_refuses_a_bad_ais_column_in_one_line(capsys, monkeypatch):
+    from vaelab.cli import main
+
+    for argv, words in ((["table", "gaps", "--ais-sentences", "5"], ("table 'inference' only", "'gaps'")),
+                        (["table", "inference", "--ais-sentences", "1"], ("ais_sentences=1", "2..500")),
+                        (["table", "inference", "--ais-steps", "50"], ("ais_steps=50", "ais_sentences")),
+                        (["table", "inference", "--ais-sentences", "5", "--ais-steps", "0"], ("ais_steps", ">= 1"))):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("vaelab table:") and all(w in err[0] for w in words), err
+    seen = {}
+    monkeypatch.setattr("vaelab.zoo.tables.TABLES", {"inference": (lambda *a, **kw: seen.update(kw) or {"table": "inference"},
+                                                                   lambda record: "md")})
+    assert main(["table", "inference", "--ais-sentences", "7", "--ais-steps", "9", "--seeds", "1"]) == 0
+    assert seen["ais_sentences"] == 7 and seen["ais_steps"] == 9
