@@ -82,6 +82,17 @@ def log_partition_of(model, n_samples: int = 100_000, seed: int = 0) -> tuple[fl
     return model.prior.log_partition(n_samples, generator=torch.Generator(model.device).manual_seed(seed))
 
 
+def langevin_is_log_px(model, x: torch.Tensor, chained: dict, *, iw_samples: int, seed: int = 0,
+                       log_z: float = 0.0) -> torch.Tensor:
+    """Per-example importance-sampling estimate of log p(x), (N,) nats: K = iw_samples draws from the defensive
+    Gaussian fitted to `chained` (chain_posteriors(model, x, ...)), less log_z (the EBM prior's log Z_a; 0 for
+    N(0, I)). For N(0, I) a stochastic lower bound on log p(x) per example (module docstring)."""
+    log_prior = None if model.prior is None else model.prior.log_prob_unnormalised
+    with torch.no_grad():
+        return iw_log_px(model, x, iw_samples, seed=seed, proposal=langevin_proposal(chained),
+                         log_prior=log_prior) - log_z
+
+
 def encoder_free_report(model, x: torch.Tensor, *, iw_samples: int = 1000, chains: int = 8, steps: int = 200,
                         step_size: float = 0.1, seed: int = 0, log_z_samples: int = 100_000) -> dict:
     """iw_nll (±se over examples), log_z and log_z_se (EBM prior; 0 for N(0, I)), active_units (from E[z|x]),
@@ -90,10 +101,7 @@ def encoder_free_report(model, x: torch.Tensor, *, iw_samples: int = 1000, chain
     model.eval()
     chained = chain_posteriors(model, x, chains=chains, steps=steps, step_size=step_size, seed=seed)
     log_z, log_z_se = log_partition_of(model, log_z_samples, seed)
-    log_prior = None if model.prior is None else model.prior.log_prob_unnormalised
-    with torch.no_grad():
-        log_px = iw_log_px(model, x, iw_samples, seed=seed + 1, proposal=langevin_proposal(chained),
-                           log_prior=log_prior) - log_z
+    log_px = langevin_is_log_px(model, x, chained, iw_samples=iw_samples, seed=seed + 1, log_z=log_z)
     nll, nll_se = mean_se(-log_px)
     au, _ = chain_active_units(chained["mean"], chained["var"], chains)
     return {"iw_nll": nll, "iw_nll_se": nll_se, "log_z": log_z, "log_z_se": log_z_se, "active_units": au,

@@ -49,13 +49,14 @@ LECTURE_SEEDS = 3
 
 
 def build_table(name: str, profile: str = "quick", seeds: int = 3, device=None, progress=None, log=None,
-                rows=None, ray=None) -> dict:
+                rows=None, ray=None, **options) -> dict:
     """The record of table `name` (one of TABLES) at `profile` (one of PROFILES) over seeds 0..seeds-1; rows: a
     subset of TABLE_ROWS[name] in that order (None: all); ray: a vaelab.cluster.RayOptions to run each model
-    (one row, one seed) as a Ray task (None: one after the other, here; the same record)."""
+    (one row, one seed) as a Ray task (None: one after the other, here; the same record). options: keyword
+    arguments only that table's builder takes (inference: ais_sentences, ais_steps)."""
     build, _ = TABLES[check_choice("table", name, tuple(TABLES))]
     if rows is None:
-        return build(profile, seeds, device=device, progress=progress, log=log, ray=ray)
+        return build(profile, seeds, device=device, progress=progress, log=log, ray=ray, **options)
     rows = [r for r in rows if not (r == LM and name in TABLES_WITH_LM)]     # always there
     for r in rows:
         check_choice("rows", r, TABLE_ROWS[name])
@@ -63,7 +64,7 @@ def build_table(name: str, profile: str = "quick", seeds: int = 3, device=None, 
         raise ValueError(f"rows names no row of table {name!r} besides 'lm'; choose from {', '.join(TABLE_ROWS[name])}")
     chosen = tuple(r for r in TABLE_ROWS[name] if r in rows)
     return build(profile, seeds, device=device, progress=progress, log=log, ray=ray,
-                 **({"remedies": chosen} if name == "remedies" else {"rows": chosen}))
+                 **({"remedies": chosen} if name == "remedies" else {"rows": chosen}), **options)
 
 
 def lecture_configs(seeds: int = LECTURE_SEEDS) -> list:
