@@ -133,3 +133,13 @@ def test_ais_float32_fused_within_rounding_of_unfused(monkeypatch):
     model, x = _model_and_data(n=12, dtype=torch.float32, hidden=(60, 40), d=6, seed=1)
     fast, slow = _ais_both_ways(model, x, monkeypatch, n_chains=8, n_steps=40, leapfrog=5, batch_size=6, seed=1)
     assert (fast - slow).abs().max() < 2e-3
+
+
+def test_on_a_device_without_blocks_it_takes_the_chains_whole():
+    # the path a GPU takes (no BLOCK_ELEMENTS entry: one block), traced on the meta device
+    model, x = _model_and_data(dtype=torch.float32)
+    model = model.to("meta")
+    f = fused_log_lik_and_grad(model, x.to("meta"))
+    assert f.samples_per_block is None
+    ll, g = f(torch.empty(6, x.shape[0], 5, device="meta"))
+    assert ll.shape == (6, x.shape[0]) and g.shape == (6, x.shape[0], 5) and g.device.type == "meta"
