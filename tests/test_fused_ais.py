@@ -143,3 +143,14 @@ def test_on_a_device_without_blocks_it_takes_the_chains_whole():
     assert f.samples_per_block is None
     ll, g = f(torch.empty(6, x.shape[0], 5, device="meta"))
     assert ll.shape == (6, x.shape[0]) and g.shape == (6, x.shape[0], 5) and g.device.type == "meta"
+
+
+def test_gradient_only_calls_skip_the_value_and_give_the_same_gradient(monkeypatch):
+    model, x = _model_and_data(alpha=0.6)
+    monkeypatch.setitem(fused.BLOCK_ELEMENTS, "cpu", 4 * x[0].numel() * x.shape[0])      # several blocks
+    z = torch.randn(9, x.shape[0], 5, dtype=torch.float64) * 2
+    f = fused_log_lik_and_grad(model, x)
+    ll, g = f(z)
+    none, g_only = f(z, value=False)
+    assert none is None and torch.equal(g_only, g)
+    assert torch.equal(f(z)[0], ll)                   # a value call after a gradient-only one: nothing stale

@@ -35,12 +35,13 @@ def beta_schedule(n_steps: int, kind: str = "sigmoid", delta: float = 4.0) -> to
 def _log_lik_and_grad(model, x):
     """A callable z (chains, B, d) -> (log p(x|z) (chains, B), d log p(x|z) / dz (chains, B, d)) for the batch x:
     the fused, autograd-free path (models.fused_grad) for an MLP decoder with a Bernoulli likelihood, else
-    autograd through model.decode(z).log_prob(x). Made once per batch: the fused path keeps x W and its buffers."""
+    autograd through model.decode(z).log_prob(x). Made once per batch: the fused path keeps x W and its buffers.
+    value=False lets the fused path skip the value (returned as None), which HMC's inner leapfrog steps never read."""
     fused = fused_log_lik_and_grad(model, x)
     if fused is not None:
         return fused
 
-    def through_autograd(z):
+    def through_autograd(z, value=True):
         with torch.enable_grad():
             z = z.detach().requires_grad_(True)
             ll = model.decode(z).log_prob(x)
@@ -95,7 +96,7 @@ def ais_log_px(model, x: torch.Tensor, *, n_chains: int = 16, n_steps: int = 500
             zn, p, g = z, p0 - 0.5 * eps * grad_u(g_ll, z), g_ll
             for i in range(leapfrog):
                 zn = zn + eps * p
-                lln, g = log_lik_and_grad(zn)
+                lln, g = log_lik_and_grad(zn, value=i == leapfrog - 1)
                 if i < leapfrog - 1:
                     p = p - eps * grad_u(g, zn)
             p = p - 0.5 * eps * grad_u(g, zn)

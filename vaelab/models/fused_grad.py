@@ -67,19 +67,21 @@ class _FusedBernoulliMLPGrad:
         return [a[:rows] for a in acts], [g[:rows] for g in grads], tmp[:rows]
 
     @torch.no_grad()
-    def __call__(self, z: torch.Tensor):
+    def __call__(self, z: torch.Tensor, value: bool = True):
+        """(log p(x|z) (S, B), gradient (S, B, d)); value=False skips the softplus pass and returns None for the
+        value (HMC's inner leapfrog steps need the gradient only)."""
         if z.dim() != 3 or z.shape[1] != self.batch:
             raise ValueError(f"z must have shape (S, B={self.batch}, d), got {tuple(z.shape)}")
         s = z.shape[0]
-        ll = z.new_empty(z.shape[:-1])
+        ll = z.new_empty(z.shape[:-1]) if value else None
         g = z.new_empty(z.shape)
         step = self.samples_per_block or s
         step = math.ceil(s / math.ceil(s / step))                  # equal blocks: one buffer size per batch
         for i in range(0, s, step):
-            self._block(z[i:i + step], ll[i:i + step], g[i:i + step])
+            self._block(z[i:i + step], None if ll is None else ll[i:i + step], g[i:i + step])
         return ll, g
 
-    def _block(self, z: torch.Tensor, ll: torch.Tensor, g: torch.Tensor) -> None:
+    def _block(self, z: torch.Tensor, ll: torch.Tensor | None, g: torch.Tensor) -> None:
         lead = z.shape[:-1]                                         # (s, B)
         rows = lead.numel()
         acts, grads, tmp = self._buffers(rows, z)
@@ -92,9 +94,10 @@ class _FusedBernoulliMLPGrad:
                 F.elu(h, m.alpha, inplace=True)                     # over the Linear's output: its backward needs W only
             saved.append(h)
         logits = _linear(h, self.last, next(outs))                  # (s B, P)
-        data_term = (h.view(*lead, -1) * self.xw).sum(-1) + self.xb  # sum_p x_p l_p, (s, B)
-        torch._C._nn.softplus(logits, 1.0, 20.0, out=tmp)
-        torch.sub(data_term, tmp.sum(-1).view(lead), out=ll)
+        if ll is not None:
+            data_term = (h.view(*lead, -1) * self.xw).sum(-1) + self.xb  # sum_p x_p l_p, (s, B)
+            torch._C._nn.softplus(logits, 1.0, 20.0, out=tmp)
+            torch.sub(data_term, tmp.sum(-1).view(lead), out=ll)
         torch.sigmoid(logits, out=logits)
         # the gradient at each Linear's input, last Linear first; the first Linear's input is z
         targets = iter([*grads, g.view(rows, -1)])
