@@ -15,6 +15,10 @@ GFLOP/s count the decoder's matmuls: forward, and backward to z (each Linear's i
 gradients: as many FLOPs as the forward), for every code at each of the 1 + steps * leapfrog gradient calls per
 batch; read against the best fp32 matmul of the same run (_flops.matmul_peak), timed the same way.
 Model: the MLP VAE 784-200-200-16 (Bernoulli) trained by load_or_train (cached) on a training subset.
+
+Measured 2026-12-02 (AMD EPYC, 2 cores shared with other sessions, 1 thread, the defaults above): fused / autograd
+1.18 / 1.24 / 1.31 and 1.25 / 1.30 / 1.32 (wall, min/median/max over 3 pairs, two runs), 65-71 % of the same-run
+matmul peak against 49-55 % (benchmarks/RESULTS.md, issue-20 section).
 """
 from __future__ import annotations
 
@@ -104,11 +108,13 @@ def main(argv=None) -> dict:
     arch = "-".join(str(h) for h in [x[0].numel(), *args.hidden, args.latent_dim])
     notes = [f"model: MLP VAE {arch} (Bernoulli), load_or_train {args.train_epochs} epochs on {name}"
              + (f" ({args.train_size} training examples)" if args.train_size else "") + f"; {threads} CPU thread(s)",
-             f"ais_log_px: {args.chains} chains, {args.steps} steps, {args.leapfrog} leapfrog, batch {args.batch_size}, "
+             f"ais_log_px: {args.chains} chains, {args.steps} steps, {args.leapfrog} leapfrog, "
+             f"batch {args.batch_size}, "
              f"seed {args.seed}; after a warm-up run of each path (2 steps)",
              "speedup = autograd seconds / fused seconds per alternating pair, median (min/median/max in "
              "speedup_spread; speedup_cpu: the same with this process's CPU seconds)",
-             f"gflops: decoder matmul FLOPs ({2 * mlp_flops(model.decoder) / 1e6:.3g} MFLOP per code and gradient call: "
+             f"gflops: decoder matmul FLOPs ({2 * mlp_flops(model.decoder) / 1e6:.3g} MFLOP per code and gradient "
+             "call: "
              "forward plus backward to z) over the median CPU seconds of this process (wall on a GPU); peak_gflops: "
              "the best fp32 matmul of this run (2048^2 or the decoder's layer shapes at 1000 rows), before each pair "
              "and after the last, median",

@@ -91,7 +91,7 @@ class _FusedBernoulliMLPGrad:
             if isinstance(m, nn.Linear):
                 h = _linear(h, m, next(outs))
             else:
-                F.elu(h, m.alpha, inplace=True)                     # over the Linear's output: its backward needs W only
+                F.elu(h, m.alpha, inplace=True)                     # over the Linear's output: its backward reads W
             saved.append(h)
         logits = _linear(h, self.last, next(outs))                  # (s B, P)
         if ll is not None:
