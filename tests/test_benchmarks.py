@@ -123,3 +123,18 @@ def test_gpu_benchmark_runs_end_to_end_at_the_tiny_size_on_cpu(tmp_path):
     assert figures[3].startswith("SA-VAE step, K = 2, hvp fd") and rec["rows"][3]["value"] > 1
     assert set(rec["rows"][0]["spread"]) == {"min", "median", "max"} and rec["rows"][0]["value"] > 0
     assert rec["rows"][2]["amortization_gap"] == rec["rows"][2]["amortization_gap"]      # a number, not NaN
+
+
+def test_ais_benchmark_runs_at_a_tiny_size_and_reports_agreement(tmp_path):
+    # not in run_all's profiles: run directly, like bench_gpu above
+    run("bench_ais.py", "--dataset", "digits", "--n", "6", "--chains", "2", "--steps", "3", "--leapfrog", "2",
+        "--batch-size", "4", "--pairs", "1", "--hidden", "16", "--latent-dim", "2", "--train-epochs", "1",
+        "--train-size", "200", "--device", "cpu", "--json", str(tmp_path / "ais.json"))
+    rec = json.loads((tmp_path / "ais.json").read_text())
+    check_record(rec, "ais_throughput")
+    row = rec["rows"][0]
+    assert len(row["seconds_each_run"]["fused"]) == len(row["seconds_each_run"]["autograd"]) == 1
+    assert row["speedup"] == pytest.approx(row["seconds_each_run"]["autograd"][0] / row["seconds_each_run"]["fused"][0],
+                                           rel=1e-3)
+    assert set(row["speedup_spread"]) == {"min", "median", "max"} and row["peak_gflops"] > 0
+    assert row["max_abs_diff"] < 1e-2                  # same draws on both paths: float rounding only

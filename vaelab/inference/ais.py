@@ -15,6 +15,7 @@ import torch
 
 from ..checks import check_choice, check_finite, check_float, check_int
 from ..models.distributions import standard_normal_log_prob
+from ..models.fused_grad import fused_log_lik_and_grad
 
 SCHEDULES = ("sigmoid", "linear")
 
@@ -31,12 +32,22 @@ def beta_schedule(n_steps: int, kind: str = "sigmoid", delta: float = 4.0) -> to
     return (s - s[0]) / (s[-1] - s[0])
 
 
-def _log_lik_and_grad(model, x, z):
-    with torch.enable_grad():
-        z = z.detach().requires_grad_(True)
-        ll = model.decode(z).log_prob(x)
-        (g,) = torch.autograd.grad(ll.sum(), z)
-    return ll.detach(), g
+def _log_lik_and_grad(model, x):
+    """A callable z (chains, B, d) -> (log p(x|z) (chains, B), d log p(x|z) / dz (chains, B, d)) for the batch x:
+    the fused, autograd-free path (models.fused_grad) for an MLP decoder with a Bernoulli likelihood, else
+    autograd through model.decode(z).log_prob(x). Made once per batch: the fused path keeps x W and its buffers.
+    value=False lets the fused path skip the value (returned as None), which HMC's inner leapfrog steps never read."""
+    fused = fused_log_lik_and_grad(model, x)
+    if fused is not None:
+        return fused
+
+    def through_autograd(z, value=True):
+        with torch.enable_grad():
+            z = z.detach().requires_grad_(True)
+            ll = model.decode(z).log_prob(x)
+            (g,) = torch.autograd.grad(ll.sum(), z)
+        return ll.detach(), g
+    return through_autograd
 
 
 def ais_log_px(model, x: torch.Tensor, *, n_chains: int = 16, n_steps: int = 500, leapfrog: int = 10,
@@ -68,7 +79,8 @@ def ais_log_px(model, x: torch.Tensor, *, n_chains: int = 16, n_steps: int = 500
         z = noise(n_chains, b, d)
         eps = torch.full((1, b, 1), step_size, device=dev, dtype=dtype)
         log_w = torch.zeros(n_chains, b, device=dev, dtype=dtype)
-        ll, g_ll = _log_lik_and_grad(model, xb, z)
+        log_lik_and_grad = _log_lik_and_grad(model, xb)
+        ll, g_ll = log_lik_and_grad(z)
         for t in range(1, n_steps + 1):
             beta = betas[t]
             log_w = log_w + (beta - betas[t - 1]) * ll
@@ -84,7 +96,7 @@ def ais_log_px(model, x: torch.Tensor, *, n_chains: int = 16, n_steps: int = 500
             zn, p, g = z, p0 - 0.5 * eps * grad_u(g_ll, z), g_ll
             for i in range(leapfrog):
                 zn = zn + eps * p
-                lln, g = _log_lik_and_grad(model, xb, zn)
+                lln, g = log_lik_and_grad(zn, value=i == leapfrog - 1)
                 if i < leapfrog - 1:
                     p = p - eps * grad_u(g, zn)
             p = p - 0.5 * eps * grad_u(g, zn)

@@ -28,6 +28,15 @@ def fused_log_lik(model, x: torch.Tensor):
     """A callable z (S, B, d) -> log p(x|z) (S, B) nats for this batch x (B, *data_shape), or None when the model
     has no fused path (not an MLP decoder of Linear/ELU layers with a Bernoulli likelihood) or autocast is on
     (bf16 runs the unfused path). Call it under torch.no_grad() or torch.inference_mode() only."""
+    layers = fusable_layers(model, x)
+    if layers is None:
+        return None
+    return _FusedBernoulliMLP(layers, x.reshape(x.shape[0], -1).to(layers[-1].weight.dtype))
+
+
+def fusable_layers(model, x: torch.Tensor) -> list | None:
+    """The decoder's layers when a fused path can score it: an MLPDecoder of nn.Linear and nn.ELU layers ending in
+    a Linear, a Bernoulli likelihood, and no autocast on x's device; else None."""
     if getattr(model, "likelihood", None) != "bernoulli" or type(getattr(model, "decoder", None)) is not MLPDecoder:
         return None
     if _autocast_on(x.device.type):
@@ -35,7 +44,7 @@ def fused_log_lik(model, x: torch.Tensor):
     layers = list(model.decoder.net)
     if not isinstance(layers[-1], nn.Linear) or not all(isinstance(m, (nn.Linear, nn.ELU)) for m in layers):
         return None
-    return _FusedBernoulliMLP(layers, x.reshape(x.shape[0], -1).to(layers[-1].weight.dtype))
+    return layers
 
 
 def _autocast_on(device_type: str) -> bool:
