@@ -14,6 +14,7 @@ A record is a dict with these keys (check_record lists them):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -165,3 +166,15 @@ def emit(rec: dict, path: str | os.PathLike | None = None) -> dict:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
     return rec
+
+
+@contextlib.contextmanager
+def without_fused_path(module, name: str):
+    """Within the block, module.<name> (a fused-path factory such as fused_log_lik) returns None, so the code that
+    calls it takes its unfused path: the baseline "as before the fused path", same draws, same batches."""
+    keep = getattr(module, name)
+    setattr(module, name, lambda *a: None)
+    try:
+        yield
+    finally:
+        setattr(module, name, keep)

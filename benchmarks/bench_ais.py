@@ -33,19 +33,13 @@ import vaelab.inference.ais as ais
 from vaelab.data import load_dataset, subset
 from vaelab.inference import ais_log_px
 
-from _common import add_common_args, apply_threads, emit, record, timed_cpu
+from _common import add_common_args, apply_threads, emit, record, timed_cpu, without_fused_path
 from _flops import linear_shapes, matmul_peak, mlp_flops, spread
 
 
-@contextlib.contextmanager
 def through_autograd():
     """ais_log_px as before: log p(x|z) and its gradient through autograd (same draws, same batches)."""
-    keep = ais.fused_log_lik_and_grad
-    ais.fused_log_lik_and_grad = lambda *a: None
-    try:
-        yield
-    finally:
-        ais.fused_log_lik_and_grad = keep
+    return without_fused_path(ais, "fused_log_lik_and_grad")
 
 
 def main(argv=None) -> dict:

@@ -29,7 +29,7 @@ from vaelab.models import build_model
 
 from _common import add_common_args, apply_threads, emit, record, timed_cpu
 from _flops import spread
-from bench_fit_vs_dataloader import default_dataset, train_flops_per_example
+from bench_fit_vs_dataloader import train_flops_per_example, training_set
 
 
 def main(argv=None) -> dict:
@@ -44,13 +44,8 @@ def main(argv=None) -> dict:
     add_common_args(p, threads=None)
     args = p.parse_args(argv)
     threads = apply_threads(args.threads)
-    name = args.dataset or default_dataset()
     device = vaelab.pick_device(args.device)
-    ds = load_dataset(name, "train")
-    if ds.meta["kind"] != "binary":
-        ds = load_dataset(name, "train", binarize="static")
-    if args.train_size:
-        ds = subset(ds, args.train_size, seed=0)
+    name, ds = training_set(args.dataset, args.train_size)
     test = load_dataset(name, "test", binarize=None if ds.meta.get("binarize") is None else "static")
     x_test = eval_inputs(subset(test, min(2000, len(test)), seed=0)).to(device)
     torch.manual_seed(0)

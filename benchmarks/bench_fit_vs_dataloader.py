@@ -66,6 +66,16 @@ def default_dataset() -> str:
     return "binarized_mnist" if available_datasets()["binarized_mnist"] == "ready" else "digits"
 
 
+def training_set(dataset: str | None, train_size: int | None):
+    """(name, binary training Dataset): `dataset` (None: default_dataset()), statically binarized if it is not
+    binary already, cut to a seeded subset of train_size examples when given."""
+    name = dataset or default_dataset()
+    ds = load_dataset(name, "train")
+    if ds.meta["kind"] != "binary":
+        ds = load_dataset(name, "train", binarize="static")
+    return name, (subset(ds, train_size, seed=0) if train_size else ds)
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default=None, help="default: binarized_mnist if prepared, else digits")
@@ -79,13 +89,8 @@ def main(argv=None) -> dict:
     add_common_args(p, threads=None)
     args = p.parse_args(argv)
     threads = apply_threads(args.threads)
-    name = args.dataset or default_dataset()
     device = vaelab.pick_device(args.device)
-    ds = load_dataset(name, "train")
-    if ds.meta["kind"] != "binary":
-        ds = load_dataset(name, "train", binarize="static")
-    if args.train_size:
-        ds = subset(ds, args.train_size, seed=0)
+    name, ds = training_set(args.dataset, args.train_size)
     torch.manual_seed(0)
     init = build_model("mlp", ds.meta["shape"], args.latent_dim, args.hidden)
     arch = "-".join(str(h) for h in [ds.x[0].numel(), *args.hidden, args.latent_dim])

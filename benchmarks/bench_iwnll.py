@@ -36,7 +36,8 @@ from vaelab.metrics.likelihood import samples_per_chunk
 from vaelab.runtime import PRECISIONS
 from vaelab.models.distributions import standard_normal_log_prob
 
-from _common import PeakMemory, add_common_args, apply_threads, emit, record, timed, timed_cpu
+from _common import (PeakMemory, add_common_args, apply_threads, emit, record, timed, timed_cpu,
+                     without_fused_path)
 from _flops import linear_shapes, matmul_peak, mlp_flops, spread
 from _memory import fresh_peak_mb
 
@@ -67,15 +68,9 @@ def per_example_log_px(model, x: torch.Tensor, k: int, eps: torch.Tensor | None 
     return torch.cat(out)
 
 
-@contextlib.contextmanager
 def unfused():
     """iw_log_px as before issue #20: log p(x|z) as model.decode(z).log_prob(x) (same draws, same chunks)."""
-    keep = likelihood.fused_log_lik
-    likelihood.fused_log_lik = lambda *a: None
-    try:
-        yield
-    finally:
-        likelihood.fused_log_lik = keep
+    return without_fused_path(likelihood, "fused_log_lik")
 
 
 def trained_model(name: str, epochs: int, train_size: int | None, device, hidden=(512, 512), latent_dim=32):
