@@ -16,7 +16,7 @@ from vaelab.inference.ais import ais_log_px
 from vaelab.metrics.inference_compare import LatentIgnored, encoder_free_log_px, is_against_ais
 from vaelab.metrics.likelihood import decoder_only_nll
 from vaelab.models import build_model
-from vaelab.zoo.table_inference import CHAINS
+from vaelab.zoo.table_inference import CHAINS, SRI_IW_SAMPLES
 
 TOL = 0.02        # nats: float32 rounding of a 12-token log-likelihood and the quadrature, far below any SE here
 SENTENCES = torch.tensor([[4, 5, 4, 5, 4, 5, 4, 5, 2, 0, 0, 0],
@@ -82,7 +82,8 @@ def test_the_sri_rows_importance_sampler_matches_quadrature(toy, exact):
     # the estimator the table's 'sri' row uses, with the quick profile's chains and importance samples
     r = 20
     chains, steps = CHAINS["quick"]
-    est = encoder_free_log_px(toy, SENTENCES.repeat(r, 1), iw_samples=50, chains=chains, steps=steps, seed=0)
+    est = encoder_free_log_px(toy, SENTENCES.repeat(r, 1), iw_samples=SRI_IW_SAMPLES["quick"], chains=chains,
+                              steps=steps, seed=0)
     mean, se = repeats(est, r)
     assert (se > 0).all()
     assert ((mean - exact).abs() <= 4 * se + TOL).all(), (mean - exact, se)
